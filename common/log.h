@@ -1,0 +1,27 @@
+/* log: one line per event on stderr, "prog: level: message key=value".
+ * No timestamps (s6-log adds them).  Never pass a secret: use log_url(). */
+#ifndef LOG_H
+#define LOG_H
+#include <stddef.h>
+
+enum { LOG_FATAL, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+/* Exit codes shared by every tool (skarnet convention). */
+enum { EXIT_DONE = 0, EXIT_PERM = 100, EXIT_BUG = 101, EXIT_TEMP = 111 };
+
+extern const char *log_prog;
+extern int log_level;		/* events above this level are dropped */
+
+void log_init(const char *prog);	/* LOG_LEVEL env: fatal|warning|info|debug */
+void log_verbose(int delta);		/* -v / -q */
+__attribute__((format(printf, 2, 3), noreturn))
+void log_fatal(int code, const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void log_warn(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void log_info(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void log_debug(const char *fmt, ...);
+
+/* A URL as it may appear in a log: webhook tokens cut ("discord:…/1234",
+ * "slack:…/B0XY"), query strings and user info dropped.  Writes into buf. */
+const char *log_url(const char *url, char *buf, size_t n);
+
+#endif

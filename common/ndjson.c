@@ -1,0 +1,190 @@
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "ndjson.h"
+
+void
+buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if (!(p = realloc(b->p, cap)))
+			log_fatal(EXIT_TEMP, "out of memory");
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+void
+buf_addc(struct buf *b, char c)
+{
+	buf_add(b, &c, 1);
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof *b);
+}
+
+json_t *
+ndjson_parse(const char *line, size_t len, unsigned long lineno)
+{
+	json_error_t err;
+	json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, &err);
+
+	if (!j) {
+		log_warn("malformed line skipped line=%lu col=%d error=\"%s\"",
+		    lineno, err.column, err.text);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		log_warn("line is not a JSON object, skipped line=%lu", lineno);
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+static void
+dump_string(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, run = 0;
+
+	buf_addc(b, '"');
+	for (i = 0; i < n; i++) {
+		unsigned char c = s[i];
+		char esc[6] = "\\u00";
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': buf_add(b, "\\\"", 2); break;
+		case '\\': buf_add(b, "\\\\", 2); break;
+		case '\n': buf_add(b, "\\n", 2); break;
+		case '\t': buf_add(b, "\\t", 2); break;
+		case '\r': buf_add(b, "\\r", 2); break;
+		default:
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			buf_add(b, esc, 6);
+		}
+	}
+	buf_add(b, s + run, n - run);
+	buf_addc(b, '"');
+}
+
+/* The shortest %g that reads back as the same double: 0.95, not
+ * 0.94999999999999996.  Whole numbers keep a ".0" so they stay reals. */
+static void
+dump_real(struct buf *b, double d)
+{
+	char s[40];
+	int p;
+
+	if (!isfinite(d)) {
+		buf_add(b, "null", 4);
+		return;
+	}
+	for (p = 15; p <= 17; p++) {
+		snprintf(s, sizeof s, "%.*g", p, d);
+		if (strtod(s, NULL) == d)
+			break;
+	}
+	if (!strpbrk(s, ".eEn"))
+		strcat(s, ".0");
+	buf_add(b, s, strlen(s));
+}
+
+void
+ndjson_dump(struct buf *b, const json_t *j)
+{
+	char s[32];
+	const char *k;
+	json_t *v;
+	size_t i;
+	int first = 1;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		buf_addc(b, '{');
+		json_object_foreach((json_t *)j, k, v) {
+			if (!first)
+				buf_addc(b, ',');
+			first = 0;
+			dump_string(b, k, strlen(k));
+			buf_addc(b, ':');
+			ndjson_dump(b, v);
+		}
+		buf_addc(b, '}');
+		break;
+	case JSON_ARRAY:
+		buf_addc(b, '[');
+		json_array_foreach(j, i, v) {
+			if (i)
+				buf_addc(b, ',');
+			ndjson_dump(b, v);
+		}
+		buf_addc(b, ']');
+		break;
+	case JSON_STRING:
+		dump_string(b, json_string_value(j), json_string_length(j));
+		break;
+	case JSON_INTEGER:
+		buf_add(b, s, snprintf(s, sizeof s, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(j)));
+		break;
+	case JSON_REAL:
+		dump_real(b, json_real_value(j));
+		break;
+	case JSON_TRUE: buf_add(b, "true", 4); break;
+	case JSON_FALSE: buf_add(b, "false", 5); break;
+	case JSON_NULL: buf_add(b, "null", 4); break;
+	}
+}
+
+char *
+ndjson_str(const json_t *j)
+{
+	struct buf b = { 0 };
+
+	ndjson_dump(&b, j);
+	return b.p;
+}
+
+int
+ndjson_write(FILE *f, const json_t *j)
+{
+	static struct buf b;	/* reused: one allocation for the whole run */
+
+	b.len = 0;
+	ndjson_dump(&b, j);
+	buf_addc(&b, '\n');
+	if (fwrite(b.p, 1, b.len, f) != b.len || fflush(f))
+		return -1;
+	return 0;
+}
+
+void
+ndjson_out(const json_t *j)
+{
+	if (ndjson_write(stdout, j) == 0)
+		return;
+	if (errno == EPIPE)
+		log_fatal(EXIT_TEMP, "output closed (EPIPE)");
+	log_fatal(EXIT_TEMP, "write to stdout failed: %s", strerror(errno));
+}

@@ -1,0 +1,29 @@
+/* ndjson: one compact JSON object per line.
+ *
+ * Ownership: ndjson_parse returns a new reference (or NULL); the dump and
+ * write functions borrow their argument. */
+#ifndef NDJSON_H
+#define NDJSON_H
+#include <stdio.h>
+#include <jansson.h>
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+void buf_add(struct buf *b, const char *s, size_t n);
+void buf_addc(struct buf *b, char c);
+void buf_free(struct buf *b);
+
+/* Parse one line; anything but an object gets one warning naming the line
+ * number and NULL. */
+json_t *ndjson_parse(const char *line, size_t len, unsigned long lineno);
+/* Append j compactly, reals in their shortest round-trip form, no '\n'. */
+void ndjson_dump(struct buf *b, const json_t *j);
+/* Write j and '\n' to f and flush; -1 with errno on failure. */
+int ndjson_write(FILE *f, const json_t *j);
+/* ndjson_write to stdout; EPIPE and any other write error are fatal (111). */
+void ndjson_out(const json_t *j);
+/* A new compact string of j (free it). */
+char *ndjson_str(const json_t *j);
+#endif

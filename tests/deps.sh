@@ -1,0 +1,18 @@
+#!/bin/sh
+# Install the Debian packages the project builds, runs and tests with,
+# only those missing.  Needs root (or sudo) when something is missing.
+pkgs="gcc make libc6-dev libjansson-dev libcurl4-openssl-dev libhiredis-dev
+libjq-dev libonig-dev jq s6 execline redis-server python3 curl perl procps"
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing:$missing" >&2
+sudo=
+[ "$(id -u)" = 0 ] || sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >&2 || exit 111
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >&2 || exit 111

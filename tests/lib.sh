@@ -1,0 +1,91 @@
+# tests/lib.sh: shared by every TAP test script (source it first).
+#
+#   . "$(dirname "$0")/../lib.sh"
+#
+# Gives: $ROOT (the repository), $BIN (the tools under test; `make check`
+# sets it to the sanitizer build), $T (a private temporary directory removed
+# at exit), TAP helpers, and starters for the fakes and redis-server that
+# stop everything they started when the script exits.
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${BIN:-$ROOT/build/bin}
+PATH=$BIN:$PATH
+T=$(mktemp -d "${TMPDIR:-/tmp}/insight-test.XXXXXX")
+_n=0 _fail=0 _pids=
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+
+_cleanup() {
+	for p in $_pids; do kill "$p" 2>/dev/null; done
+	for p in $_pids; do wait "$p" 2>/dev/null; done
+	[ -n "${KEEP:-}" ] && echo "# kept $T" || rm -rf "$T"
+}
+trap _cleanup EXIT
+trap 'exit 1' INT TERM
+
+ok() {	# ok CONDITION-STATUS DESCRIPTION  (use: cmd; ok $? "desc")
+	_n=$((_n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $_n - $2"
+	else echo "not ok $_n - $2"; _fail=$((_fail + 1)); fi
+}
+is() {	# is GOT WANT DESCRIPTION
+	_n=$((_n + 1))
+	if [ "$1" = "$2" ]; then echo "ok $_n - $3"
+	else
+		echo "not ok $_n - $3"; _fail=$((_fail + 1))
+		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+	fi
+}
+diag() { printf '# %s\n' "$*"; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+done_testing() { echo "1..$_n"; [ "$_fail" -eq 0 ]; }
+
+# wait_until SECONDS COMMAND...: poll COMMAND every 50 ms; 1 on time-out.
+wait_until() {
+	_limit=$(( $1 * 20 )); shift
+	while ! "$@" 2>/dev/null; do
+		_limit=$((_limit - 1))
+		[ "$_limit" -gt 0 ] || return 1
+		sleep 0.05
+	done
+}
+
+# bg COMMAND...: run in the background, killed at exit; pid in $!
+bg() { "$@" & _pids="$_pids $!"; }
+
+# fixtures DIR [ARGS]: synthetic universe and killmails (tests/gen/fixtures.py)
+fixtures() { _d=$1; shift; python3 "$ROOT/tests/gen/fixtures.py" --out "$_d" "$@"; }
+
+# start_fake NAME ROLE [ARGS]: sets NAME_port, NAME_url, NAME_pid; log in $T/NAME.log
+start_fake() {
+	_name=$1 _role=$2; shift 2
+	rm -f "$T/$_name.port"
+	python3 "$ROOT/tests/fake/fake.py" --role "$_role" --port 0 \
+		--port-file "$T/$_name.port" --log "$T/$_name.log" "$@" \
+		2>>"$T/$_name.err" &
+	_pids="$_pids $!"
+	eval "${_name}_pid=$!"
+	wait_until 20 test -s "$T/$_name.port" || { echo "# fake $_name did not start"; cat "$T/$_name.err" >&2; return 1; }
+	eval "${_name}_port=$(cat "$T/$_name.port")"
+	eval "${_name}_url=http://127.0.0.1:\$${_name}_port"
+}
+
+# fake_ctl URL JSON: change a fake's behaviour (POST /_ctl)
+fake_ctl() { curl -sf -X POST -H 'Content-Type: application/json' -d "$2" "$1/_ctl" >/dev/null; }
+
+# start_redis NAME: a private redis-server on a unix socket; sets NAME_url, NAME_pid
+start_redis() {
+	_name=$1 _sock=$T/$1.sock
+	redis-server --port 0 --unixsocket "$_sock" --save '' --appendonly no \
+		--dir "$T" --logfile "$T/$_name.redis.log" &
+	_pids="$_pids $!"
+	eval "${_name}_pid=$!"
+	eval "${_name}_url=unix://$_sock"
+	wait_until 10 redis-cli -s "$_sock" ping >/dev/null
+}
+
+# real_data: the directory of ../shared/data, or skip the whole script
+real_data() {
+	REAL_DATA=$(cd "$ROOT/../shared/data" 2>/dev/null && pwd) ||
+		skip_all "no ../shared/data beside the repository"
+	[ -s "$REAL_DATA/killmails.ndjson" ] || skip_all "no ../shared/data/killmails.ndjson"
+}
