@@ -9,8 +9,8 @@
  * change, for ttl_max.  Answers to the static universe routes
  * (/universe/... except names) are kept stale_max longer and served stale
  * when ESI fails.  Not-found answers are remembered for neg_ttl.  Bulky
- * fields no stage uses are dropped before caching (descriptions, type dogma
- * effects, planets of systems, the member lists of groups, categories,
+ * fields no stage uses are dropped before caching (descriptions, the dogma
+ * of types, planets and stations of systems, the member lists of groups, categories,
  * constellations and regions, the items of killmails): callers never see
  * them.  Cache keys are the path ("/universe/types/587"), "names/<id>" for
  * names, and "<path>?<body>" for posts.
