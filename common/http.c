@@ -13,6 +13,7 @@ struct http {
 	CURLM *multi;
 	struct http_opts o;
 	int inflight;
+	struct job *jobs;	/* in flight, so http_free() can let them go */
 };
 
 struct job {
@@ -22,6 +23,7 @@ struct job {
 	struct buf body, rhdrs;
 	http_done_fn *fn;
 	void *arg;
+	struct job *next, **prevp;
 };
 
 struct http *
@@ -46,11 +48,29 @@ http_new(const struct http_opts *o)
 	return h;
 }
 
+static void
+job_free(struct http *h, struct job *j)
+{
+	if ((*j->prevp = j->next))
+		j->next->prevp = j->prevp;
+	curl_multi_remove_handle(h->multi, j->easy);
+	curl_easy_cleanup(j->easy);
+	curl_slist_free_all(j->hdrs);
+	free(j->body.p);
+	free(j->rhdrs.p);
+	free(j->url);
+	free(j->reqbody);
+	free(j);
+}
+
+/* Transfers still in flight are abandoned: their callbacks never run. */
 void
 http_free(struct http *h)
 {
 	if (!h)
 		return;
+	while (h->jobs)
+		job_free(h, h->jobs);
 	curl_multi_cleanup(h->multi);
 	free(h);
 }
@@ -121,6 +141,10 @@ http_request(struct http *h, const char *method, const char *url,
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->hdrs);
 	curl_multi_add_handle(h->multi, e);
 	h->inflight++;
+	if ((j->next = h->jobs))
+		h->jobs->prevp = &j->next;
+	h->jobs = j;
+	j->prevp = &h->jobs;
 }
 
 int
@@ -255,16 +279,10 @@ finish(struct http *h, CURLMsg *m)
 	r.retry_after = http_parse_retry_after(
 	    http_header(&r, "Retry-After", v, sizeof v), (double)time(NULL));
 	r.ttl = ttl_of(&r);
-	curl_multi_remove_handle(h->multi, j->easy);
 	h->inflight--;
 	j->fn(j->arg, &r);
-	free(r.body);
-	free(j->rhdrs.p);
-	curl_easy_cleanup(j->easy);
-	curl_slist_free_all(j->hdrs);
-	free(j->url);
-	free(j->reqbody);
-	free(j);
+	j->body.p = r.body;	/* NULL when the callback took it */
+	job_free(h, j);
 }
 
 int
