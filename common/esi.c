@@ -63,12 +63,13 @@ struct ready {
 	json_t *j;
 };
 
-/* An HTTP request in flight: a want, or a names batch. */
+/* An HTTP request in flight (or a Redis read): a want, or a names batch. */
 struct req {
 	struct esi *e;
 	struct want *w;
 	struct batch *b;
 	int group;
+	struct req *next, **prevp;	/* in flight, so esi_free() can let go */
 };
 
 /* X-Ratelimit-* state of one group; routes learn their group from answers. */
@@ -95,6 +96,7 @@ struct esi {
 	double names_since;
 	struct batch *batches;		/* split or retried batches, first */
 	struct ready *rhead, *rtail;
+	struct req *reqs;		/* HTTP requests in flight */
 	int inflight, pending;
 	double hold_until;
 	int failing, limited;
@@ -133,6 +135,27 @@ hash(const char *s)
 	while (*s)
 		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
 	return h;
+}
+
+static struct req *
+req_new(struct esi *e)
+{
+	struct req *q = xalloc(sizeof *q);
+
+	q->e = e;
+	if ((q->next = e->reqs))
+		q->next->prevp = &q->next;
+	q->prevp = &e->reqs;
+	e->reqs = q;
+	return q;
+}
+
+static void
+req_free(struct req *q)
+{
+	if ((*q->prevp = q->next))
+		q->next->prevp = q->prevp;
+	free(q);
 }
 
 /* ---- the table of wants ---- */
@@ -820,7 +843,7 @@ on_http(void *arg, struct http_resp *r)
 		batch_done(e, q, r);
 	else
 		want_done(e, q, r);
-	free(q);
+	req_free(q);
 }
 
 /* ---- sending ---- */
@@ -828,7 +851,7 @@ on_http(void *arg, struct http_resp *r)
 static void
 send_want(struct esi *e, struct want *w, double now)
 {
-	struct req *q = xalloc(sizeof *q);
+	struct req *q = req_new(e);
 	const char *hdrs[] = { e->compat, "Accept: application/json",
 		w->body ? "Content-Type: application/json" : NULL, NULL };
 	size_t n = strlen(e->o.url) + strlen(w->path) + 1;
@@ -848,7 +871,7 @@ send_want(struct esi *e, struct want *w, double now)
 static void
 send_batch(struct esi *e, struct batch *b, double now)
 {
-	struct req *q = xalloc(sizeof *q);
+	struct req *q = req_new(e);
 	const char *hdrs[] = { e->compat, "Accept: application/json",
 		"Content-Type: application/json", NULL };
 	size_t n = strlen(e->o.url) + 32;
@@ -1063,6 +1086,11 @@ esi_free(struct esi *e)
 
 		e->batches = b->next;
 		batch_free(b);
+	}
+	while (e->reqs) {
+		if (e->reqs->b)
+			batch_free(e->reqs->b);
+		req_free(e->reqs);
 	}
 	while (e->rhead) {
 		struct ready *r = e->rhead;

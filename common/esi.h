@@ -84,8 +84,9 @@ struct esi_stats {
 
 /* Both h and c stay the caller's; free esi first. */
 struct esi *esi_new(struct http *h, struct cache *c, const struct esi_opts *o);
-/* Drops everything waiting without calling back; requests in flight are
- * abandoned to http (their answers are ignored). */
+/* Drops everything waiting without calling back.  Requests in flight are
+ * let go: call http_free() next (it frees transfers without callbacks), or
+ * at least never http_wait() again on h. */
 void esi_free(struct esi *e);
 
 /* GET base+path, path beginning with '/' ("/universe/types/587"). */
