@@ -87,8 +87,10 @@ def read_tsv(path):
 
 
 def read_killmails(data_dir):
-    """Every line of DIR/killmails.ndjson as a dict, in file order."""
-    path = os.path.join(data_dir, "killmails.ndjson")
+    """Every line of DIR/killmails.ndjson (or of the file DIR itself) as a
+    dict, in file order."""
+    path = data_dir if os.path.isfile(data_dir) else \
+        os.path.join(data_dir, "killmails.ndjson")
     out = []
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):

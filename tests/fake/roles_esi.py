@@ -13,7 +13,7 @@ from collections import deque
 from datetime import datetime, timezone
 from email.utils import formatdate
 
-from common import (BadCtl, Reply, Role, esi_body, json_bytes, json_reply,
+from common import (Reply, Role, esi_body, json_bytes, json_reply,
                     mail_hash, parse_id_list, read_killmails, read_tsv)
 
 ERROR_420 = ("This software has exceeded the error limit for ESI. If you are a "
@@ -64,7 +64,8 @@ def fallback_category(i):
         return "alliance"
     if 60000000 <= i <= 63999999:
         return "station"
-    if 90000000 <= i <= 97999999 or 100000000 <= i <= 2129999999:
+    if 3000000 <= i <= 3999999 or 90000000 <= i <= 97999999 or \
+            100000000 <= i <= 2129999999:
         return "character"
     return None
 
@@ -105,7 +106,6 @@ class EsiRole(Role):
         self.km_tokens = opts.km_tokens
         self.km_spent = deque()           # (time, cost)
         self.bad = set(parse_id_list(opts.bad_ids))
-        self.cache = {}
         self.load(opts.data)
 
     # ------------------------------------------------------------ loading
@@ -165,6 +165,7 @@ class EsiRole(Role):
         self.corp_alliance = {}
         self.corp_members = {}
         self.char_aff = {}
+        self.seen = {}          # id -> category of the killmail field it was in
         if os.path.exists(p("killmails.ndjson")):
             for m in read_killmails(d):
                 self.killmails[m["killmail_id"]] = m
@@ -172,6 +173,11 @@ class EsiRole(Role):
                     self.note_affiliation(party)
 
     def note_affiliation(self, party):
+        for key, cat in (("character_id", "character"),
+                         ("corporation_id", "corporation"),
+                         ("alliance_id", "alliance"), ("faction_id", "faction")):
+            if key in party:
+                self.seen[party[key]] = cat
         corp = party.get("corporation_id")
         ch = party.get("character_id")
         if corp:
@@ -198,11 +204,15 @@ class EsiRole(Role):
             return self.regions[i]["name"], "region"
         if i in self.types:
             return self.types[i][0], "inventory_type"
-        cat = fallback_category(i)
+        # an id seen on a killmail has the category of its field there (old
+        # alliances and corporations live in the 100M..2.1e9 character range)
+        cat = self.seen.get(i) or fallback_category(i)
         if cat is None:
             return None
         if cat == "corporation" and i < 2000000:
             return "NPC Corporation %d" % i, cat
+        if cat == "character" and i < 4000000:
+            return "NPC Pilot %d" % i, cat
         return FALLBACK_NAME[cat] % i, cat
 
     def entity(self, i, want):

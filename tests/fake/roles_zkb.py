@@ -28,14 +28,16 @@ class ZkbRole(Role):
                        help="max requests per second per client (0 = no limit); "
                             "also the ESI global bucket")
         g.add_argument("--ttw-max", type=float, default=10.0)
+        g.add_argument("--head-wait", type=float, default=6.0,
+                       help="a retry of a head 404 sooner than this counts "
+                            "in _stats head_early")
         g.add_argument("--redisq-no-killmail", action="store_true",
                        help="RedisQ packages without the killmail (post-2025-12)")
 
     def __init__(self, opts):
         super().__init__(opts)
-        if not opts.data:
-            raise ValueError("role zkb needs --data DIR with killmails.ndjson")
-        self.mails = read_killmails(opts.data)
+        # no --data: an empty feed that _ctl {"add": [...]} fills
+        self.mails = read_killmails(opts.data) if opts.data else []
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.start = opts.seq_start
@@ -58,6 +60,8 @@ class ZkbRole(Role):
         self.queues = {}             # RedisQ queueID -> {"pos", "busy"}
         self.objects = {}            # objectID -> sequence number
         self.nobj = 0
+        self.head_404 = {}           # (client, seq) -> time of the 404
+        self.head_early = 0
 
     def entry(self, seq):
         k = seq - self.start
@@ -167,6 +171,13 @@ class ZkbRole(Role):
         seq = int(name[:-5])
         with self.lock:
             ok = self.start <= seq <= self.head() and seq not in self.missing
+            if seq > self.head():
+                # zKillboard asks for >= 6 s before retrying the head
+                k = (req.client, seq)
+                last = self.head_404.get(k)
+                if last is not None and req.t - last < self.opts.head_wait:
+                    self.head_early += 1
+                self.head_404[k] = req.t
         if not ok:
             return json_reply(404, {"error": "not found"})
         return Reply(200, self.package(seq),
@@ -289,4 +300,4 @@ class ZkbRole(Role):
         with self.lock:
             return {"published": self.published, "total": len(self.entries),
                     "head": self.head(), "sequence": self.reported_sequence(),
-                    "first": self.start}
+                    "first": self.start, "head_early": self.head_early}

@@ -665,7 +665,12 @@ class Gen:
         if n_att == 0:
             attackers = self.npc_attackers(system)
         else:
-            exclude = {victim_char}
+            # nobody shoots a corp or alliance mate, except on awox mails
+            vc, va = victim.get("corporation_id"), victim.get("alliance_id")
+            exclude = {victim_char} | {
+                c for c in self.char_ids
+                if self.chars[c][0] == vc or
+                (va and alliance_of_corp(self.chars[c][0]) == va)}
             chars = self.pick_chars(n_att, exclude)
             if special == "unnamed" and victim_char not in UNNAMED_CHARS:
                 chars[-1] = rng.choice(UNNAMED_CHARS)
@@ -782,8 +787,10 @@ class Gen:
         players = [a for a in atts if "character_id" in a]
         npc = not players
         solo = len(atts) == 1 and not npc
-        awox = special == "awox" and any(
-            a.get("corporation_id") == victim.get("corporation_id") for a in players)
+        awox = any(a.get("corporation_id") == victim.get("corporation_id") or
+                   (victim.get("alliance_id") and
+                    a.get("alliance_id") == victim.get("alliance_id"))
+                   for a in players)
         system = esi["solar_system_id"]
         sec = self.sys[system][3]
         cls = sec_class(system, sec)

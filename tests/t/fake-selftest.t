@@ -123,6 +123,8 @@ jtrue 'd["sequence_id"] == 90000001 and d["killmail_id"] == 1000000 and
 	isinstance(d["uploaded_at"], int)' <"$TMP/p1"
 ok $? "zkb: package has killmail_id, hash, esi, zkb, uploaded_at, sequence_id"
 is "zkb: 404 above the head" "$(code "$Z/ephemeral/90000006.json" -A "$UA")" 404
+is "zkb: head retried too soon counts in head_early" \
+	"$(code "$Z/ephemeral/90000006.json" -A "$UA")$(curl -s "$Z/_stats" | jtrue 'd["head_early"] == 1' && echo y)" 404y
 is "zkb: --missing answers 404" "$(code "$Z/ephemeral/90000003.json" -A "$UA")" 404
 curl -s -A "$UA" "$Z/ephemeral/90000004.json" | jtrue 'd["killmail_id"] == 1000001 and d["sequence_id"] == 90000004'
 ok $? "zkb: --duplicate serves the other killmail"
@@ -227,7 +229,11 @@ is "esi: killmail cache header" "$(hdr Cache-Control "$TMP/h")" "public, max-age
 is "esi: wrong hash is 422" "$(code "$E/killmails/$KID/0000000000000000000000000000000000000000/")" 422
 is "esi: unknown killmail is 404" "$(code "$E/killmails/1/0000000000000000000000000000000000000000/")" 404
 
-start esi2 --role esi --data "$TMP/fx" --error-limit 3 --error-window 60
+curl -s -D "$TMP/h" -o /dev/null -H 'If-None-Match: "nope"' "$E/universe/types/587"
+etag=$(hdr ETag "$TMP/h")
+is "esi: If-None-Match with the ETag gives 304" "$(code "$E/universe/types/587" -H "If-None-Match: $etag")" 304
+
+start esi2 --role esi --data "$TMP/fx" --error-limit 3 --error-window 60 --km-tokens 4
 E2="http://127.0.0.1:$PORT_esi2"
 codes=""
 for i in 1 2 3 4; do
@@ -242,9 +248,15 @@ reset=$(hdr X-ESI-Error-Limit-Reset "$TMP/h")
 ok $? "esi: X-ESI-Error-Limit-Reset in 1..60"
 curl -s "$E2/_stats" | jtrue 'd["early"] == 2 and d["status"]["420"] == 2'
 ok $? "esi: requests while limited count as early"
+curl -s -d '{"reset_errors": true}' "$E2/_ctl" >/dev/null
+codes=""
+for i in 1 2 3; do
+	codes="$codes $(code "$E2/killmails/$KID/$KHASH")"
+done
+is "esi: killmail bucket (--km-tokens 4) answers 429 when spent" "$codes" " 200 200 429"
 
 # --------------------------------------------------------------- discord
-start dsc --role discord --bucket-limit 5 --bucket-window 30 --dead 666
+start dsc --role discord --bucket-limit 5 --bucket-window 30 --ctl '{"dead": ["666"]}'
 D="http://127.0.0.1:$PORT_dsc"
 J='Content-Type: application/json'
 is "discord: post answers 204" "$(code "$D/api/webhooks/1/tok" -H "$J" -d '{"content":"hello"}')" 204
@@ -269,17 +281,19 @@ curl -s -o "$TMP/b" -H "$J" -d '{"content":"x"}' "$D/api/webhooks/666/tok"
 jtrue 'd == {"message": "Unknown Webhook", "code": 10015}' <"$TMP/b"
 ok $? "discord: dead webhook is 404 code 10015"
 curl -s -d '{"bad_token": ["7"]}' "$D/_ctl" >/dev/null
+curl -s -H "$J" -d '{"content":"w"}' "$D/api/webhooks/8/tok?wait=true" | jtrue 'd["content"] == "w" and d["webhook_id"] == "8"'
+ok $? "discord: ?wait=true answers the message object"
 is "discord: bad token is 401" "$(code "$D/api/webhooks/7/tok" -H "$J" -d '{"content":"x"}')" 401
 curl -s -d '{"global_429": 30}' "$D/_ctl" >/dev/null
 curl -s -D "$TMP/h" -o "$TMP/b" -H "$J" -d '{"content":"x"}' "$D/api/webhooks/9/tok"
 [ "$(hdr X-RateLimit-Global "$TMP/h")" = true ] && jtrue 'd["global"] is True' <"$TMP/b"
 ok $? "discord: _ctl global_429"
-curl -s "$D/_stats" | jtrue 'd["early"] == 1 and d["posts"] == 5'
+curl -s "$D/_stats" | jtrue 'd["early"] == 1 and d["posts"] == 6'
 ok $? "discord: _stats counts early requests and posts"
 curl -s "$D/_posts" | python3 -c '
 import json, sys
 p = [json.loads(l) for l in sys.stdin]
-assert len(p) == 5 and p[0]["webhook"] == "1" and p[0]["body"] == {"content": "hello"}
+assert len(p) == 6 and p[0]["webhook"] == "1" and p[0]["body"] == {"content": "hello"}
 '
 ok $? "discord: /_posts lists accepted posts"
 
@@ -305,10 +319,14 @@ curl -s -o /dev/null -H "$J" -d '{"text":"a"}' "$S/services/T1/B1/X5"
 rc=$?
 [ $rc -eq 52 ] || [ $rc -eq 56 ]
 ok $? "faults: reset closes the connection without an answer (curl rc $rc)"
+curl -s -d '{"faults":[{"match":"X6","delay":0.4}]}' "$S/_ctl" >/dev/null
+t=$(curl -s -o /dev/null -w '%{time_total}' -H "$J" -d '{"text":"slow"}' "$S/services/T1/B1/X6")
+python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 0.4 else 1)' "$t"
+ok $? "faults: delay-only fault delays, then the role answers ($t s)"
 curl -s "$S/_posts" | python3 -c '
 import json, sys
 p = [json.loads(l) for l in sys.stdin]
-assert [x["body"]["text"] for x in p] == ["hello", "two", "a", "a"], p
+assert [x["body"]["text"] for x in p] == ["hello", "two", "a", "a", "slow"], p
 assert p[0]["webhook"] == "T1/B1/X1"
 '
 ok $? "slack: /_posts lists accepted posts"
