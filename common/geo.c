@@ -475,6 +475,54 @@ geo_jumps(struct geo *g, int64_t ref, int64_t sys, long limit, long *jumps)
 	return GEO_OK;
 }
 
+/* The mail carries its system's position: no need to ask for it. */
+static void
+mail_position(struct geo *g, const struct match_mail *m)
+{
+	json_t *p = json_object_get(json_object_get(m->json, "system"), "position");
+	json_t *x = json_object_get(p, "x"), *y = json_object_get(p, "y"),
+	       *z = json_object_get(p, "z");
+
+	if (m->system.id > 0 && json_is_number(x) && json_is_number(y) && json_is_number(z))
+		geo_set_position(g, m->system.id, json_number_value(x),
+		    json_number_value(y), json_number_value(z));
+}
+
+enum match_tv
+geo_near(struct geo *g, int64_t at, const char *name, const struct match_mail *m,
+    const struct match_near *ref, struct match_distance *d)
+{
+	int64_t sys = m->system.id;
+	enum match_tv t = MATCH_TRUE;
+	enum geo_res r;
+	double ly;
+
+	mail_position(g, m);
+	d->system = at;
+	if (ref->jumps >= 0) {
+		if (geo_jumps(g, at, sys, ref->jumps, &d->jumps) == GEO_WAIT)
+			t = MATCH_UNKNOWN;
+		else if (d->jumps < 0)
+			return MATCH_FALSE;
+	} else if (at == sys) {
+		d->jumps = 0;
+	}
+	/* Asked even without a limit, to report it: a walk has fetched the
+	 * reference already, and the mail gave its own position. */
+	if ((r = geo_lightyears(g, at, sys, &ly)) == GEO_OK)
+		d->lightyears = ly;
+	if (ref->lightyears >= 0 && (r == GEO_NONE || (r == GEO_OK && ly > ref->lightyears)))
+		return MATCH_FALSE;
+	if (ref->lightyears >= 0 && r == GEO_WAIT)
+		t = MATCH_UNKNOWN;
+	if (geo_name(g, at))
+		name = geo_name(g, at);
+	else if (at == sys && m->system.name)
+		name = m->system.name;
+	snprintf(d->name, sizeof d->name, "%s", name ? name : "");
+	return t;
+}
+
 const char *
 geo_name(const struct geo *g, int64_t id)
 {

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "esi.h"
+#include "match.h"
 
 #define GEO_LY 9.46e15		/* metres per light year, for jump range */
 
@@ -59,6 +60,16 @@ enum geo_res geo_lightyears(struct geo *g, int64_t a, int64_t b, double *ly);
  * or no gate path at all: wormholes).  ref itself is 0 jumps.  Never
  * GEO_NONE: a system ESI does not know has no gates. */
 enum geo_res geo_jumps(struct geo *g, int64_t ref, int64_t sys, long limit, long *jumps);
+/* The distance oracle of match.h for one `near` entry whose reference
+ * system is known to be `at` (name: its name when geo has none yet): is the
+ * mail's system within ref's limits (both, when both are given)?
+ * MATCH_UNKNOWN while waiting for ESI.  A system without a position fails a
+ * light-year limit; one without a gate path fails a jump limit.  *d gets
+ * the reference, the jumps (when a jump limit was asked, or 0 for the
+ * kill's own system) and the light years (when the positions are known).
+ * The mail's own system position, when it carries one, is remembered. */
+enum match_tv geo_near(struct geo *g, int64_t at, const char *name,
+    const struct match_mail *m, const struct match_near *ref, struct match_distance *d);
 /* The name ESI gave sys, or NULL when it has not been fetched. */
 const char *geo_name(const struct geo *g, int64_t sys);
 /* A counter that grows with every answer geo absorbed. */
