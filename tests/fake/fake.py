@@ -270,8 +270,9 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 obj = json.loads(req.body.decode("utf-8") or "{}")
                 st.control(obj)
-            except (ValueError, BadCtl, TypeError) as e:
-                return json_reply(400, {"ok": False, "error": str(e)})
+            except Exception as e:        # bad JSON, key or value
+                return json_reply(400, {"ok": False, "error": "%s: %s"
+                                        % (type(e).__name__, e)})
             return json_reply(200, {"ok": True})
         if p.startswith("/_log"):
             with st.lock:
