@@ -385,8 +385,10 @@ ents_add_name(struct ents *e, const char *name)
 static void
 ents_sort(struct ents *e)
 {
-	qsort(e->id, e->nid, sizeof *e->id, cmp_id);
-	qsort(e->name, e->nname, sizeof *e->name, cmp_str);
+	if (e->nid)
+		qsort(e->id, e->nid, sizeof *e->id, cmp_id);
+	if (e->nname)
+		qsort(e->name, e->nname, sizeof *e->name, cmp_str);
 }
 
 /* An entity list: ids (numbers) and names (strings), mixed.  Locations
@@ -397,8 +399,9 @@ compile_ents(struct cc *cc, const json_t *j, struct ents *e, int names_ok)
 	size_t i, o;
 	json_t *v;
 	int ok = want_list(cc, j, names_ok ? "ids and names" : "ids");
+	const json_t *list = ok ? j : NULL;
 
-	json_array_foreach(ok ? j : NULL, i, v) {
+	json_array_foreach(list, i, v) {
 		o = push_index(cc, i);
 		if (json_is_integer(v) && json_integer_value(v) > 0)
 			ents_add_id(e, json_integer_value(v));
@@ -907,6 +910,10 @@ compile_jq(struct cc *cc, const json_t *j)
 	if (!jq_compile(n->jq, json_string_value(j))) {
 		if ((nl = strchr(err, '\n')))
 			*nl = 0;
+		if ((nl = strstr(err, " (Unix shell quoting issues?)")))
+			memmove(nl, nl + 29, strlen(nl + 29) + 1);
+		if ((nl = strrchr(err, ':')) && !nl[1])
+			*nl = 0;
 		fail(cc, "jq: %s", *err ? (strncmp(err, "jq: error: ", 11) ?
 		    err : err + 11) : "does not compile");
 	}
@@ -1223,7 +1230,7 @@ get_attackers(struct match_mail *m, const json_t *mail)
 		m->attackers = xrealloc(m->attackers, m->cap * sizeof *m->attackers);
 	}
 	m->final_blow = -1;
-	json_array_foreach(m->nattackers ? a : NULL, i, v) {
+	json_array_foreach(a, i, v) {
 		get_party(v, &m->attackers[i], 0);
 		if (m->final_blow < 0 && json_is_true(json_object_get(v, "final_blow")))
 			m->final_blow = (long)i;
@@ -1368,10 +1375,12 @@ vdrop(struct ev *e, struct mark a, struct mark b)
 
 	if (!v)
 		return;
-	memmove(v->log + a.len, v->log + b.len, (v->len - b.len) * sizeof *v->log);
+	if (b.len > a.len)
+		memmove(v->log + a.len, v->log + b.len, (v->len - b.len) * sizeof *v->log);
 	v->len -= b.len - a.len;
-	memmove(v->near + a.nnear, v->near + b.nnear,
-	    (v->nnear - b.nnear) * sizeof *v->near);
+	if (b.nnear > a.nnear)
+		memmove(v->near + a.nnear, v->near + b.nnear,
+		    (v->nnear - b.nnear) * sizeof *v->near);
 	v->nnear -= b.nnear - a.nnear;
 }
 
@@ -1385,6 +1394,7 @@ eval_party(const struct node *n, const struct match_party *p, int *ent)
 	switch (n->op) {
 	case P_AND:
 		for (size_t i = 0; i < n->nkid; i++) {
+			k = 0;
 			if (!eval_party(n->kid[i], p, &k))
 				return 0;
 			e |= k;

@@ -251,7 +251,7 @@ load_mention(struct ctx *c, struct stream *s, const json_t *j, const char *base)
 {
 	struct stream_mention *m = &s->mentions[s->nmentions++];
 	const json_t *when = json_object_get(j, "when");
-	char path[64];
+	char path[300];
 
 	m->max_age = -1;
 	if (!json_is_object(j)) {

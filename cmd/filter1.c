@@ -1,0 +1,511 @@
+/* filter1: evaluate every condition that needs no network; drop the pairs
+ * that cannot match.
+ *
+ * Reads pair lines {"stream":STREAM,"mail":MAIL} on stdin.  A pair whose
+ * condition is false is dropped; the others are written unchanged but for
+ * an added "match": {"kind":..,"attackers":[..]}, with "pending": true when
+ * a `near` test is still undecided (filter2 decides it).  Stateless.
+ *
+ * Lines that are not pairs, and pairs that carry a "match" already, pass
+ * through unchanged.  A malformed line is skipped with a warning; a pair
+ * whose stream does not validate, or whose stream is disabled, is dropped
+ * with a warning.
+ *
+ * Speed: a stream is compiled once per text (its id and revision), and
+ * consecutive pairs of one mail (stream-fanout writes them so) prepare the
+ * mail once.  A validating scanner finds the members without building the
+ * whole pair.
+ *
+ * Exit: 0 at end of input or on SIGTERM/SIGINT (after the lines already
+ * read); 100 usage; 111 output or system error. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "line.h"
+#include "log.h"
+#include "match.h"
+#include "ndjson.h"
+#include "sig.h"
+#include "stream.h"
+
+static const char usage_text[] = "usage: filter1 [-v|-q]\n";
+
+static void
+usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(EXIT_PERM);
+}
+
+/* ---------------------------------------------------------- the scanner */
+
+struct span {
+	const char *p;
+	size_t n;
+};
+
+struct scan {
+	const char *p, *end;
+	int depth;
+};
+
+static void
+ws(struct scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+static int
+lit(struct scan *s, const char *w, size_t n)
+{
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n))
+		return 0;
+	s->p += n;
+	return 1;
+}
+
+static int
+string(struct scan *s)
+{
+	if (s->p >= s->end || *s->p++ != '"')
+		return 0;
+	while (s->p < s->end) {
+		unsigned char c = *s->p++;
+
+		if (c == '"')
+			return 1;
+		if (c < 0x20)
+			return 0;
+		if (c != '\\' || s->p >= s->end)
+			continue;
+		c = *s->p++;
+		if (c == 'u') {
+			if (s->end - s->p < 4 || strspn(s->p, "0123456789abcdefABCDEF") < 4)
+				return 0;
+			s->p += 4;
+		} else if (!strchr("\"\\/bfnrt", c) || !c)
+			return 0;
+	}
+	return 0;
+}
+
+static size_t
+digits(struct scan *s)
+{
+	const char *b = s->p;
+
+	while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+		s->p++;
+	return (size_t)(s->p - b);
+}
+
+static int
+number(struct scan *s)
+{
+	const char *b;
+
+	lit(s, "-", 1);
+	b = s->p;
+	if (!digits(s) || (*b == '0' && s->p - b > 1))
+		return 0;
+	if (lit(s, ".", 1) && !digits(s))
+		return 0;
+	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+		s->p++;
+		if (!lit(s, "+", 1))
+			lit(s, "-", 1);
+		if (!digits(s))
+			return 0;
+	}
+	return 1;
+}
+
+static int value(struct scan *s);
+
+/* An object or an array: open, members, close. */
+static int
+compound(struct scan *s, char close)
+{
+	int first = 1;
+
+	if (++s->depth > 512)
+		return 0;
+	s->p++;
+	for (ws(s); s->p < s->end; ws(s)) {
+		if (*s->p == close && first) {
+			s->p++;
+			return s->depth--, 1;
+		}
+		if (close == '}' && (ws(s), !string(s) || (ws(s), !lit(s, ":", 1))))
+			return 0;
+		if (!value(s))
+			return 0;
+		ws(s);
+		if (lit(s, &close, 1))
+			return s->depth--, 1;
+		if (!lit(s, ",", 1))
+			return 0;
+		first = 0;
+		ws(s);
+		if (s->p < s->end && *s->p == close)
+			return 0;	/* trailing comma */
+	}
+	return 0;
+}
+
+static int
+value(struct scan *s)
+{
+	ws(s);
+	if (s->p >= s->end)
+		return 0;
+	switch (*s->p) {
+	case '{': return compound(s, '}');
+	case '[': return compound(s, ']');
+	case '"': return string(s);
+	case 't': return lit(s, "true", 4);
+	case 'f': return lit(s, "false", 5);
+	case 'n': return lit(s, "null", 4);
+	default: return number(s);
+	}
+}
+
+struct pair {
+	struct span stream, mail;
+	int has_match;
+	size_t close;		/* offset of the object's closing brace */
+};
+
+static void
+member(struct pair *pr, const char *k, size_t kn, struct span v)
+{
+	if (kn == 8 && !memcmp(k, "\"stream\"", 8))
+		pr->stream = v;
+	else if (kn == 6 && !memcmp(k, "\"mail\"", 6))
+		pr->mail = v;
+	else if (kn == 7 && !memcmp(k, "\"match\"", 7))
+		pr->has_match = 1;
+}
+
+/* Check that line is one JSON object and find its members. */
+static int
+split(const char *line, size_t len, struct pair *pr)
+{
+	struct scan s = { line, line + len, 0 };
+
+	memset(pr, 0, sizeof *pr);
+	ws(&s);
+	if (!lit(&s, "{", 1))
+		return -1;
+	for (ws(&s); s.p < s.end && *s.p != '}'; ws(&s)) {
+		const char *k = s.p, *v;
+		size_t kn;
+
+		if (!string(&s))
+			return -1;
+		kn = (size_t)(s.p - k);
+		ws(&s);
+		if (!lit(&s, ":", 1))
+			return -1;
+		ws(&s);
+		v = s.p;
+		if (!value(&s))
+			return -1;
+		member(pr, k, kn, (struct span){ v, (size_t)(s.p - v) });
+		ws(&s);
+		if (!lit(&s, ",", 1))
+			break;
+		ws(&s);
+		if (s.p < s.end && *s.p == '}')
+			return -1;
+	}
+	if (!lit(&s, "}", 1))
+		return -1;
+	pr->close = (size_t)(s.p - 1 - line);
+	ws(&s);
+	return s.p == s.end ? 0 : -1;
+}
+
+/* -------------------------------------------------- streams and mails */
+
+/* Compiled streams by text; NULL s: the text does not validate. */
+struct entry {
+	uint64_t h;
+	char *text;
+	size_t len;
+	struct stream *s;
+	struct entry *next;
+};
+
+#define NBUCKETS 4096
+#define MAX_ENTRIES 16384	/* then start afresh: texts change on reloads */
+
+struct f1 {
+	struct entry *bucket[NBUCKETS];
+	size_t nentries;
+	struct buf mailtext;		/* the text of the mail prepared in m */
+	json_t *mail;
+	struct match_mail m;
+	struct match_verdict v;
+	struct match_ctx cx;
+	struct buf out;
+	unsigned long pairs, kept, pending, dropped, bad;
+};
+
+static void
+cache_clear(struct f1 *f)
+{
+	for (size_t i = 0; i < NBUCKETS; i++)
+		while (f->bucket[i]) {
+			struct entry *e = f->bucket[i];
+
+			f->bucket[i] = e->next;
+			stream_free(e->s);
+			free(e->text);
+			free(e);
+		}
+	f->nentries = 0;
+}
+
+static void
+warn_err(void *arg, const char *origin, const char *path, const char *msg)
+{
+	(void)arg;
+	log_warn("%s: %s: %s", origin, path, msg);
+}
+
+/* Validate a stream text once; its problems are told once. */
+static struct stream *
+compile(struct span sp, unsigned long lineno)
+{
+	json_error_t je;
+	json_t *j = json_loadb(sp.p, sp.n, JSON_REJECT_DUPLICATES, &je);
+	const char *id = json_string_value(json_object_get(j, "id"));
+	char origin[128];
+	struct stream *s;
+
+	snprintf(origin, sizeof origin, "stream %s (line %lu)", id ? id : "?", lineno);
+	if (!j) {
+		log_warn("%s: $: invalid JSON: %s", origin, je.text);
+		return NULL;
+	}
+	s = stream_from_pair(j, origin, warn_err, NULL);
+	json_decref(j);
+	return s;
+}
+
+static struct entry *
+stream_of(struct f1 *f, struct span sp, unsigned long lineno)
+{
+	uint64_t h = stream_hash(sp.p, sp.n);
+	struct entry **b = &f->bucket[h % NBUCKETS], *e;
+
+	for (e = *b; e; e = e->next)
+		if (e->h == h && e->len == sp.n && !memcmp(e->text, sp.p, sp.n))
+			return e;
+	if (f->nentries >= MAX_ENTRIES)
+		cache_clear(f);
+	if (!(e = calloc(1, sizeof *e)) || !(e->text = malloc(sp.n + 1)))
+		log_fatal(EXIT_TEMP, "out of memory");
+	memcpy(e->text, sp.p, sp.n);
+	e->h = h;
+	e->len = sp.n;
+	e->s = compile(sp, lineno);
+	e->next = *b;
+	*b = e;
+	f->nentries++;
+	return e;
+}
+
+/* Prepare the mail unless it is the one prepared last. */
+static int
+mail_of(struct f1 *f, struct span sp, unsigned long lineno)
+{
+	json_error_t je;
+
+	if (f->mail && f->mailtext.len == sp.n && !memcmp(f->mailtext.p, sp.p, sp.n))
+		return 0;
+	json_decref(f->mail);
+	f->mailtext.len = 0;
+	if (!(f->mail = json_loadb(sp.p, sp.n, 0, &je))) {
+		log_warn("malformed mail skipped line=%lu error=\"%s\"", lineno, je.text);
+		return -1;
+	}
+	buf_add(&f->mailtext, sp.p, sp.n);
+	match_mail_init(&f->m, f->mail);
+	f->cx.now = clock_wall();
+	return 0;
+}
+
+static void
+put(const char *p, size_t n)
+{
+	if (fwrite(p, 1, n, stdout) != n)
+		log_fatal(EXIT_TEMP, "write to stdout failed: %s", strerror(errno));
+}
+
+/* The pair as it came, with "match" before its closing brace. */
+static void
+emit(struct f1 *f, const char *line, const struct pair *pr)
+{
+	json_t *v = match_verdict_json(&f->v, &f->m);
+
+	f->out.len = 0;
+	ndjson_dump(&f->out, v);
+	json_decref(v);
+	put(line, pr->close);
+	put(",\"match\":", 9);
+	put(f->out.p, f->out.len);
+	put("}\n", 2);
+}
+
+static void
+on_pair(struct f1 *f, const char *line, const struct pair *pr, unsigned long lineno)
+{
+	struct entry *e = stream_of(f, pr->stream, lineno);
+	enum match_tv r;
+
+	f->pairs++;
+	if (!e->s) {
+		log_warn("pair dropped: its stream does not validate line=%lu", lineno);
+		f->bad++;
+		return;
+	}
+	if (!e->s->enabled) {
+		log_warn("pair dropped: stream %s is disabled line=%lu", e->s->id, lineno);
+		f->bad++;
+		return;
+	}
+	if (mail_of(f, pr->mail, lineno) < 0)
+		return;
+	if ((r = match_eval(e->s->match, &f->m, &f->cx, &f->v)) == MATCH_FALSE) {
+		f->dropped++;
+		return;
+	}
+	f->kept++;
+	f->pending += r == MATCH_UNKNOWN;
+	emit(f, line, pr);
+}
+
+static void
+on_line(struct f1 *f, char *line, size_t len, unsigned long lineno)
+{
+	struct pair pr;
+
+	if (split(line, len, &pr) < 0) {
+		log_warn("malformed line skipped line=%lu", lineno);
+		return;
+	}
+	if (pr.stream.n && pr.mail.n && *pr.stream.p == '{' && *pr.mail.p == '{' && !pr.has_match)
+		on_pair(f, line, &pr, lineno);
+	else {
+		put(line, len);
+		put("\n", 1);
+	}
+}
+
+/* ------------------------------------------------------------- the loop */
+
+static void
+flush_out(void)
+{
+	if (fflush(stdout) == 0)
+		return;
+	if (errno == EPIPE)
+		log_fatal(EXIT_TEMP, "output closed (EPIPE)");
+	log_fatal(EXIT_TEMP, "write to stdout failed: %s", strerror(errno));
+}
+
+static int
+drain(struct f1 *f, struct line_reader *lr)
+{
+	char *line;
+	size_t len;
+	int r;
+
+	while ((r = line_next(lr, &line, &len)) == 1)
+		on_line(f, line, len, lr->lineno);
+	return r < 0;
+}
+
+/* SIGTERM: finish the line in progress, if any, then stop. */
+static void
+finish_line(struct f1 *f, struct line_reader *lr)
+{
+	while (lr->len && !lr->eof && line_fill(lr) > 0)
+		if (drain(f, lr))
+			break;
+	drain(f, lr);
+}
+
+static int
+stop_signal(int sfd)
+{
+	int sig, stop = 0;
+
+	while ((sig = sig_take(sfd)))
+		stop |= sig != SIGHUP;	/* no configuration to reload */
+	return stop;
+}
+
+static void
+run(struct f1 *f, int sfd)
+{
+	struct line_reader lr;
+	struct pollfd p[2] = { { .fd = 0, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+
+	line_init(&lr, 0, 0);
+	for (;;) {
+		flush_out();
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			log_fatal(EXIT_TEMP, "poll: %s", strerror(errno));
+		if (p[1].revents && stop_signal(sfd)) {
+			finish_line(f, &lr);
+			break;
+		}
+		if (!p[0].revents)
+			continue;
+		if (line_fill(&lr) < 0 && errno != EINTR && errno != EAGAIN)
+			log_fatal(EXIT_TEMP, "read from stdin failed: %s", strerror(errno));
+		if (drain(f, &lr))
+			break;
+	}
+	flush_out();
+	line_free(&lr);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct f1 f;
+	int c, sfd;
+
+	log_init(argv[0]);
+	while ((c = getopt(argc, argv, "vqh")) != -1)
+		switch (c) {
+		case 'v': log_verbose(1); break;
+		case 'q': log_verbose(-1); break;
+		default: usage();
+		}
+	if (optind != argc)
+		usage();
+	sfd = sig_init(0);
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	run(&f, sfd);
+	log_info("done pairs=%lu kept=%lu pending=%lu dropped=%lu invalid=%lu",
+	    f.pairs, f.kept, f.pending, f.dropped, f.bad);
+	cache_clear(&f);
+	json_decref(f.mail);
+	match_mail_free(&f.m);
+	match_verdict_free(&f.v);
+	buf_free(&f.mailtext);
+	buf_free(&f.out);
+	return EXIT_DONE;
+}
