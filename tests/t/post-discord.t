@@ -1,0 +1,227 @@
+#!/bin/bash
+# post-discord against the fake Discord: pass-through, renderings accepted,
+# a 429 storm, two webhooks that do not wait for each other, a global 429,
+# dead webhooks, 400s, 5xx storms, kill -9 and SIGTERM mid-queue, dedupe.
+. "$(dirname "$0")/../lib.sh"
+command -v jq >/dev/null || skip_all "no jq"
+command -v post-discord >/dev/null || skip_all "no post-discord in BIN"
+PAIR=$ROOT/tests/data/render/basic.pair.json
+
+# mk FROM TO TARGETS [STREAM]: pairs for killmails FROM..TO
+mk() {
+	jq -c --argjson a "$1" --argjson b "$2" --argjson t "$3" --arg s "${4:-horde-kb}" \
+		'range($a; $b + 1) as $i | .mail.killmail_id = $i | .mail.url = null
+		 | .stream.targets = $t | .stream.id = $s' "$PAIR"
+}
+hook() { printf '[{"discord":"%s/api/webhooks/%s/tok"}]' "$d_url" "$1"; }
+# ids HOOKID: killmail ids the fake accepted for that webhook, one a line
+ids() {
+	curl -s "$d_url/_posts" | jq -r --arg w "$1" 'select(.webhook == $w)
+		| .body.embeds[0].url // .body.content' | grep -o '[0-9]*/$' | tr -d /
+}
+count() { ids "$1" | wc -l; }
+has() { [ "$(count "$1")" -ge "$2" ]; }
+stat() { curl -s "$d_url/_stats" | jq "$1"; }
+receipts() { grep '"receipt":{"target":"discord"' "$2" | grep -c "\"status\":\"$1\""; }
+
+start_fake d discord --bucket-limit 5 --bucket-window 0.25 --dead 404 --bad-token 401 ||
+	skip_all "fake discord did not start"
+
+# --- pass-through: exactly the lines a later stage may want go on unchanged
+{
+	mk 1 1 "$(hook 1)"
+	mk 2 2 "[{\"discord\":\"$d_url/api/webhooks/1/tok\"},{\"slack\":\"https://x/services/T/B/C\"}]"
+	mk 3 3 '[{"stdout":true}]'
+	echo '{"receipt":{"target":"x","status":"posted"}}'
+	echo '{"other":1}'
+	echo 'not json'
+} >"$T/in1"
+post-discord -d "$T/s1" <"$T/in1" >"$T/out1" 2>"$T/err1"
+is $? 0 "exit 0 at end of input"
+is "$(grep -vc '"receipt":{"target":"discord"' "$T/out1")" 4 "four lines passed on"
+is "$(sed -n 2p "$T/in1")" "$(grep '"killmail_id":2,' "$T/out1" | grep -v receipt)" \
+	"a pair with a Slack target passes unchanged"
+grep -qF "$(sed -n 3p "$T/in1")" "$T/out1"; ok $? "a stdout pair passes unchanged"
+grep -q '"killmail_id":1,"hash"' "$T/out1"; ok $((! $?)) "an all-Discord pair stops here"
+grep -qx '{"other":1}' "$T/out1"; ok $? "unknown objects pass"
+grep -q 'malformed line skipped line=6' "$T/err1"; ok $? "malformed line: one warning"
+is "$(receipts posted "$T/out1")" 2 "two receipts posted"
+is "$(count 1)" 2 "fake received both"
+grep -q 'tok\|webhooks' "$T/out1" "$T/err1" | grep -v '"discord":"' >/dev/null
+grep -h receipt "$T/out1" | grep -q 'webhooks'; ok $((! $?)) "receipts hold no URL"
+is "$(ls "$T/s1/discord/spool" | wc -l)" 0 "spool empty afterwards"
+
+# --- every golden rendering is accepted by the fake's own validator
+n=0 bad=0
+for f in "$ROOT"/tests/data/render/*.discord-*.json; do
+	n=$((n + 1))
+	c=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+		--data-binary @"$f" "$d_url/api/webhooks/gold$n/tok?wait=true")
+	[ "$c" = 200 ] || { bad=$((bad + 1)); diag "$f: $c"; }
+done
+is "$bad" 0 "all $n golden Discord bodies accepted (within every limit)"
+
+# --- a 429 storm: 100 posts, 20 answered 429; all delivered, none early
+fake_ctl "$d_url" '{"clear_log":true,"faults":[{"match":"/webhooks/storm/","status":429,"retry_after":0.2,"times":20}]}'
+mk 1 100 "$(hook storm)" >"$T/in2"
+post-discord -d "$T/s2" <"$T/in2" >"$T/out2" 2>"$T/err2"
+is "$(count storm)" 100 "429 storm: 100 posts delivered"
+is "$(ids storm | sort -u | wc -l)" 100 "each exactly once"
+is "$(stat .early)" 0 "no request while the fake said wait"
+is "$(stat '.status["429"]')" 20 "the fake answered 20 times 429"
+grep -q 'done posted=100 limited=20 ' "$T/err2"; ok $? "the 429 count is reported: limited=20"
+is "$(ids storm | tr '\n' ' ')" "$(seq 1 100 | tr '\n' ' ')" "in order"
+
+# --- two webhooks: a limited one does not hold up the other
+fake_ctl "$d_url" '{"clear_log":true,"faults":[{"match":"/webhooks/slow/","status":429,"retry_after":2,"times":1}]}'
+{ mk 1 1 "$(hook slow)"; mk 1 10 "$(hook fast)"; } >"$T/in3"
+post-discord -d "$T/s3" <"$T/in3" >"$T/out3" 2>"$T/err3"
+t_slow=$(curl -s "$d_url/_posts" | jq -s '[.[] | select(.webhook == "slow") | .t] | min')
+t_fast=$(curl -s "$d_url/_posts" | jq -s '[.[] | select(.webhook == "fast") | .t] | max')
+ok "$(jq -n "if $t_fast < $t_slow then 0 else 1 end")" "all 10 fast posts arrived while slow waited"
+is "$(count slow)$(count fast)" "110" "both delivered"
+
+# --- a global 429 pauses every webhook, even those that were not refused
+fake_ctl "$d_url" '{"clear_log":true,"global_429":1.5}'
+mkfifo "$T/in4"
+exec 4<>"$T/in4"
+post-discord -d "$T/s4" <"$T/in4" >"$T/out4" 2>"$T/err4" &
+pid4=$!; _pids="$_pids $pid4"
+mk 1 1 "$(hook g1)" >&4
+wait_until 20 sh -c "curl -s $d_url/_stats | jq -e '.status[\"429\"] == 1' >/dev/null"
+{ mk 2 6 "$(hook g1)"; mk 1 6 "$(hook g2)"; } >&4
+wait_until 20 has g2 6
+is "$(stat .early)" 0 "global 429: no request to any webhook during the pause"
+is "$(stat '.status["429"]')" 1 "one global 429"
+wait_until 20 has g1 6
+is "$(($(count g1) + $(count g2)))" 12 "all delivered after it"
+kill -TERM "$pid4"; wait "$pid4"
+exec 4>&-
+
+# --- dead webhooks: one loud error, one request, then no more requests
+fake_ctl "$d_url" '{"clear_log":true}'
+{ mk 1 5 "$(hook 404)"; mk 1 3 "$(hook 401)"; mk 1 2 "$(hook ok)"; } >"$T/in5"
+post-discord -d "$T/s5" <"$T/in5" >"$T/out5" 2>"$T/err5"
+is "$(curl -s "$d_url/_log" | grep -c '/webhooks/404/')" 1 "404 webhook: one request"
+is "$(curl -s "$d_url/_log" | grep -c '/webhooks/401/')" 1 "401 webhook: one request"
+is "$(grep -c 'webhook is gone' "$T/err5")" 2 "one warning per dead webhook"
+grep 'webhook is gone' "$T/err5" | grep -q 'discord:…/.*Unknown Webhook (10015)'
+ok $? "the warning names the webhook (token cut) and Discord's message"
+grep -q '/tok' "$T/err5"; ok $((! $?)) "no token in the log"
+is "$(receipts dead "$T/out5")" 8 "eight dead receipts"
+is "$(ls "$T/s5/discord/dead" | wc -l)" 8 "eight dead letters"
+jq -e '.status == "dead" and (.reason | test("Unknown Webhook")) and .post.body.embeds' \
+	"$(ls -d "$T"/s5/discord/dead/* | head -1)" >/dev/null
+ok $? "a dead letter is readable JSON with its reason and the post"
+is "$(count ok)" 2 "the good webhook still got its posts"
+mk 6 7 "$(hook 404)" | post-discord -d "$T/s5" >"$T/out5b" 2>"$T/err5b"
+is "$(curl -s "$d_url/_log" | grep -c '/webhooks/404/')" 1 "after restart: no request to a dead webhook"
+is "$(receipts dead "$T/out5b")" 2 "later posts dead-lettered at once"
+
+# --- a 400: logged with Discord's message, dead-lettered, then requeued by hand
+fake_ctl "$d_url" '{"clear_log":true,"faults":[{"match":"/webhooks/b400/","status":400,"times":1,"body":"{\"message\":\"Invalid Form Body\",\"code\":50035,\"errors\":{\"embeds\":{}}}"}]}'
+mkfifo "$T/in6"
+exec 3<>"$T/in6"
+post-discord -d "$T/s6" <"$T/in6" >"$T/out6" 2>"$T/err6" &
+pid6=$!; _pids="$_pids $pid6"
+mk 1 3 "$(hook b400)" >&3
+wait_until 20 grep -q '"killmail_id":3,"status":"posted"' "$T/out6"
+is "$(receipts rejected "$T/out6")" 1 "400: one post rejected"
+grep -q 'post rejected .*http=400 reason="Invalid Form Body (50035)' "$T/err6"
+ok $? "400 logged with the platform's message"
+is "$(count b400)" 2 "the others delivered"
+mv "$T"/s6/discord/dead/*.json "$T/s6/discord/spool/"
+kill -HUP "$pid6"
+wait_until 20 has b400 3; ok $? "moved back to spool/ + SIGHUP: delivered"
+kill -TERM "$pid6"; wait "$pid6"
+is $? 0 "SIGTERM: exit 0"
+exec 3>&-
+
+# --- 5xx storms: retried with back-off and delivered; past the limit, expired
+fake_ctl "$d_url" '{"clear_log":true,"faults":[{"match":"/webhooks/5xx/","status":502,"times":8}]}'
+mk 1 10 "$(hook 5xx)" | post-discord -d "$T/s7" -b 0.02 -a 10 >"$T/out7" 2>"$T/err7"
+is "$(count 5xx)" 10 "502 x8: all 10 delivered"
+is "$(stat '.status["502"]')" 8 "the fake answered 502 eight times"
+fake_ctl "$d_url" '{"clear_log":true,"faults":[{"match":"/webhooks/down/","status":500,"times":-1}]}'
+mk 1 3 "$(hook down)" | post-discord -d "$T/s8" -b 0.02 -a 3 >"$T/out8" 2>"$T/err8"
+is "$(receipts expired "$T/out8")" 3 "500 forever: three posts expired after 3 attempts"
+is "$(stat '.status["500"]')" 9 "three attempts each"
+is "$(ls "$T/s8/discord/dead" | wc -l)" 3 "dead-lettered"
+fake_ctl "$d_url" '{"clear":true}'
+
+# --- kill -9 mid-queue, then restart: every post delivered exactly once.
+# The kill lands while the fake has said "wait" (an injected 429), i.e.
+# while no post is in flight: the one window post(1) documents is closed.
+fake_ctl "$d_url" '{"clear_log":true,"bucket_limit":3,"bucket_window":0.3}'
+mk 1 30 "$(hook k9)" >"$T/in9"
+post-discord -d "$T/s9" <"$T/in9" >"$T/out9" 2>"$T/err9" &
+pid9=$!; _pids="$_pids $pid9"
+wait_until 20 has k9 10
+fake_ctl "$d_url" '{"faults":[{"match":"/webhooks/k9/","status":429,"retry_after":3,"times":1}]}'
+wait_until 20 sh -c "curl -s $d_url/_stats | jq -e '.status[\"429\"] == 1' >/dev/null"
+kill -9 "$pid9"; wait "$pid9" 2>/dev/null
+left=$(ls "$T/s9/discord/spool" | grep -c json)
+diag "killed with $(count k9) delivered and $left in the spool"
+is "$(($(count k9) + left))" 30 "nothing lost at the kill: delivered + spooled = 30"
+post-discord -d "$T/s9" </dev/null >"$T/out9b" 2>"$T/err9b"
+is "$(count k9)" 30 "after restart: 30 posts"
+is "$(ids k9 | sort -u | wc -l)" 30 "each exactly once"
+is "$(receipts posted "$T/out9b")" "$left" "the restart posted exactly the spool"
+
+# kill -9 at an arbitrary moment: measure (not assert) the documented window
+fake_ctl "$d_url" '{"clear_log":true}'
+mk 1 30 "$(hook k9b)" >"$T/in9c"
+post-discord -d "$T/s9c" <"$T/in9c" >/dev/null 2>&1 &
+pid=$!; _pids="$_pids $pid"
+wait_until 20 has k9b 14
+kill -9 "$pid"; wait "$pid" 2>/dev/null
+post-discord -d "$T/s9c" </dev/null >/dev/null 2>&1
+is "$(ids k9b | sort -u | wc -l)" 30 "arbitrary kill -9: nothing lost"
+diag "arbitrary kill -9: $(($(count k9b) - 30)) duplicate(s) (at most one per webhook: a request in flight)"
+
+# --- SIGTERM mid-queue: exit 0 within the grace, the rest stays in the spool
+fake_ctl "$d_url" '{"clear_log":true,"bucket_limit":2,"bucket_window":1}'
+mk 1 20 "$(hook term)" >"$T/in10"
+post-discord -d "$T/s10" -g 2s <"$T/in10" >"$T/out10" 2>"$T/err10" &
+pid=$!; _pids="$_pids $pid"
+wait_until 20 has term 3
+kill -TERM "$pid"; wait "$pid"
+is $? 0 "SIGTERM mid-queue: exit 0"
+left=$(ls "$T/s10/discord/spool" | grep -c json)
+ok $((left == 0)) "unsent posts left in the spool ($left)"
+fake_ctl "$d_url" '{"bucket_limit":5,"bucket_window":0.25}'
+post-discord -d "$T/s10" </dev/null >/dev/null 2>&1
+is "$(ids term | sort -u | wc -l) $(count term)" "20 20" "restart delivers the rest, once each"
+
+# --- dedupe: once per webhook across streams, across restarts, within the window
+fake_ctl "$d_url" '{"clear_log":true}'
+{ mk 1 2 "$(hook dd)" a; mk 1 2 "$(hook dd)" b; mk 1 1 "$(hook dd2)" c; } >"$T/in11"
+INSIGHT_NOW=1800000000 post-discord -d "$T/s11" <"$T/in11" >"$T/out11" 2>/dev/null
+is "$(count dd)" 2 "two streams, same webhook: one post per killmail"
+is "$(receipts duplicate "$T/out11")" 2 "the other stream gets duplicate receipts"
+grep -q '"stream":"b","killmail_id":1,"status":"duplicate"' "$T/out11"; ok $? "receipt names the stream"
+is "$(count dd2)" 1 "another webhook gets its own post"
+mk 2 2 "$(hook dd)" z | INSIGHT_NOW=1800003600 post-discord -d "$T/s11" >"$T/out12" 2>/dev/null
+is "$(receipts duplicate "$T/out12")" 1 "after a restart, still a duplicate"
+mk 2 2 "$(hook dd)" z | INSIGHT_NOW=1800090000 post-discord -d "$T/s11" >"$T/out13" 2>/dev/null
+is "$(receipts posted "$T/out13")" 1 "past the 24 h window it posts again"
+mk 3 3 "$(hook dd)" z | INSIGHT_NOW=1800090000 post-discord -d "$T/s11" -w 0 >/dev/null 2>&1
+mk 3 3 "$(hook dd)" z | INSIGHT_NOW=1800090000 post-discord -d "$T/s11" -w 0 >"$T/out14" 2>/dev/null
+is "$(receipts posted "$T/out14")" 1 "-w 0 turns dedupe off"
+
+# --- "$NAME" targets: read from the environment; missing is one clear error
+fake_ctl "$d_url" '{"clear_log":true}'
+{ mk 1 3 '[{"discord":"$FEED_OK"}]' envok; mk 1 3 '[{"discord":"$FEED_MISSING"}]' envbad; } >"$T/in15"
+FEED_OK="$d_url/api/webhooks/env/tok" post-discord -d "$T/s15" <"$T/in15" >"$T/out15" 2>"$T/err15"
+is $? 0 "missing variable: no crash"
+is "$(count env)" 3 "\$FEED_OK read from the environment"
+is "$(grep -c 'FEED_MISSING' "$T/err15")" 1 "one error naming the missing variable"
+is "$(receipts rejected "$T/out15")" 3 "its posts rejected, kept in dead/"
+jq -e '.post.target == "$FEED_MISSING"' "$(ls -d "$T"/s15/discord/dead/* | head -1)" >/dev/null
+ok $? "the dead letter keeps \$NAME, so it can be requeued once set"
+
+# --- usage and unwritable state
+post-discord -x </dev/null 2>/dev/null; is $? 100 "bad flag: exit 100"
+mk 1 1 "$(hook w)" | post-discord -d /dev/null/x >/dev/null 2>&1; is $? 111 "unwritable state: exit 111"
+
+done_testing
