@@ -569,6 +569,7 @@ take(char *line, size_t len, unsigned long lineno, int replayed)
 	}
 	m = mail_new(line, len, replayed);
 	m->pkg = pkg;
+	json_object_del(json_object_get(km, "victim"), "items");	/* not carried */
 	if (km) {
 		m->km = json_incref(km);
 		expand(m);
@@ -850,7 +851,7 @@ main(int argc, char **argv)
 		}
 	if (optind != argc)
 		usage();
-	g.max_mails = conf_long(maxm, "ESI_MAX_MAILS", 1000);
+	g.max_mails = conf_long(maxm, "ESI_MAX_MAILS", 256);
 	L.drain = duration(drain, "ESI_DRAIN", "5s");
 	L.sigfd = sig_init(0);
 	state_path(dir);

@@ -29,6 +29,8 @@ struct entry {
 	double fresh_until, expire_at;
 	size_t klen, vlen;
 	char *val;
+	void *memo;
+	void (*memo_free)(void *);
 	char key[];
 };
 
@@ -143,6 +145,8 @@ drop(struct cache *c, struct entry *e)
 	unlink_lru(c, e);
 	c->st.entries--;
 	c->st.bytes -= cost(e);
+	if (e->memo)
+		e->memo_free(e->memo);
 	free(e->val);
 	free(e);
 }
@@ -177,7 +181,8 @@ lru_put(struct cache *c, const char *key, const char *val, size_t len,
 }
 
 enum cache_state
-cache_get(struct cache *c, const char *key, const char **val, size_t *len)
+cache_get_memo(struct cache *c, const char *key, const char **val, size_t *len,
+    void **memo)
 {
 	size_t klen = strlen(key);
 	struct entry *e = *slot(c, key, klen);
@@ -195,12 +200,35 @@ cache_get(struct cache *c, const char *key, const char **val, size_t *len)
 	push_front(c, e);
 	*val = e->val;
 	*len = e->vlen;
+	if (memo)
+		*memo = e->memo;
 	if (now < e->fresh_until) {
 		c->st.hits++;
 		return CACHE_FRESH;
 	}
 	c->st.stale++;
 	return CACHE_STALE;
+}
+
+enum cache_state
+cache_get(struct cache *c, const char *key, const char **val, size_t *len)
+{
+	return cache_get_memo(c, key, val, len, NULL);
+}
+
+void
+cache_set_memo(struct cache *c, const char *key, void *memo, void (*free_fn)(void *))
+{
+	struct entry *e = *slot(c, key, strlen(key));
+
+	if (!e) {
+		free_fn(memo);
+		return;
+	}
+	if (e->memo)
+		e->memo_free(e->memo);
+	e->memo = memo;
+	e->memo_free = free_fn;
 }
 
 /* ---- Redis ---- */

@@ -59,6 +59,16 @@ enum cache_state cache_get(struct cache *c, const char *key, const char **val, s
  * in the LRU and (queued) in Redis. */
 void cache_put(struct cache *c, const char *key, const char *val, size_t len,
     double ttl, double keep);
+/* A memo: a decoded form of an entry's value that the caller keeps with
+ * it (esi keeps the parsed JSON, so that a thousand mails naming the same
+ * pilot share one object and parse it once).  cache_get_memo() is
+ * cache_get() that also gives the memo attached to the entry (NULL when
+ * none); cache_set_memo() attaches one to the entry of key, releasing the
+ * previous with its own free function; when key has no entry, memo is
+ * released at once.  The cache releases a memo when its entry goes. */
+enum cache_state cache_get_memo(struct cache *c, const char *key, const char **val,
+    size_t *len, void **memo);
+void cache_set_memo(struct cache *c, const char *key, void *memo, void (*free_fn)(void *));
 /* Queue a Redis read of key; fn runs from the next cache_flush(). */
 void cache_fetch(struct cache *c, const char *key, cache_fn *fn, void *arg);
 /* Send the queued reads and writes in one pipeline, run the reads'

@@ -319,23 +319,36 @@ ttl_for(struct esi *e, const struct want *w, double ttl)
 }
 
 static void
-store(struct esi *e, const struct want *w, const json_t *j, double ttl)
+memo_free(void *j)
+{
+	json_decref(j);
+}
+
+/* The LRU keeps the parsed answer beside its bytes (see cache_set_memo). */
+static void
+store(struct esi *e, const struct want *w, json_t *j, double ttl)
 {
 	char *s = j ? ndjson_str(j) : xstrdup("null");
 
 	cache_put(e->c, w->key, s, strlen(s), j ? ttl_for(e, w, ttl) : e->o.neg_ttl,
 	    j && is_static(w) ? e->o.stale_max : 0);
+	if (j)
+		cache_set_memo(e->c, w->key, json_incref(j), memo_free);
 	free(s);
 }
 
-/* A cached value answers the want: "null" is a remembered not-found. */
+/* A cached value answers the want: "null" is a remembered not-found.
+ * memo: the parsed form the LRU holds, if any; memoize: give it one. */
 static int
-answer_cached(struct esi *e, struct want *w, const char *val, size_t len)
+answer_cached(struct esi *e, struct want *w, const char *val, size_t len,
+    json_t *memo, int memoize)
 {
-	json_t *j = json_loadb(val, len, 0, NULL);
+	json_t *j = memo ? json_incref(memo) : json_loadb(val, len, 0, NULL);
 
 	if (!j && (len != 4 || memcmp(val, "null", 4)))
 		return -1;
+	if (j && !memo && memoize)
+		cache_set_memo(e->c, w->key, json_incref(j), memo_free);
 	e->st.cached++;
 	complete(e, w, j ? ESI_OK : ESI_NOTFOUND, j);
 	json_decref(j);
@@ -349,7 +362,7 @@ enqueue(struct esi *e, struct want *w)
 {
 	if (w->stale && e->failing && is_static(w)) {
 		e->st.stale_served++;
-		answer_cached(e, w, w->stale, w->stale_len);
+		answer_cached(e, w, w->stale, w->stale_len, NULL, 0);
 		return;
 	}
 	if (w->kind == K_NAME) {
@@ -383,7 +396,7 @@ on_redis(void *arg, enum cache_state st, const char *val, size_t len)
 	struct want *w = q->w;
 
 	free(q);
-	if (st == CACHE_FRESH && answer_cached(e, w, val, len) == 0)
+	if (st == CACHE_FRESH && answer_cached(e, w, val, len, NULL, 1) == 0)
 		return;
 	if (st == CACHE_STALE && !w->stale) {
 		w->stale = malloc(len + 1);
@@ -403,6 +416,7 @@ ask(struct esi *e, enum kind k, const char *key, esi_fn *fn, void *arg,
 	enum cache_state st;
 	const char *val;
 	size_t len;
+	void *memo = NULL;
 
 	*neww = NULL;
 	e->st.asked++;
@@ -413,8 +427,8 @@ ask(struct esi *e, enum kind k, const char *key, esi_fn *fn, void *arg,
 	}
 	w = want_new(e, k, key);
 	add_waiter(e, w, fn, arg);
-	st = cache_get(e->c, key, &val, &len);
-	if (st == CACHE_FRESH && answer_cached(e, w, val, len) == 0)
+	st = cache_get_memo(e->c, key, &val, &len, &memo);
+	if (st == CACHE_FRESH && answer_cached(e, w, val, len, memo, 1) == 0)
 		return;
 	if (st == CACHE_STALE) {
 		w->stale = malloc(len + 1);
@@ -686,7 +700,7 @@ retry(struct esi *e, struct want *w)
 {
 	if (w->stale && is_static(w)) {
 		e->st.stale_served++;
-		if (answer_cached(e, w, w->stale, w->stale_len) == 0)
+		if (answer_cached(e, w, w->stale, w->stale_len, NULL, 0) == 0)
 			return;
 	}
 	e->st.retries++;
