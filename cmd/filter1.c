@@ -394,12 +394,33 @@ on_pair(struct f1 *f, const char *line, const struct pair *pr, unsigned long lin
 	emit(f, line, pr);
 }
 
+/* The pairs of one mail come together, written {"stream":S,"mail":M} by
+ * stream-fanout: when the line ends with the mail prepared last, only S
+ * needs checking, and a line that passes is one valid object. */
+static int
+same_mail(const struct f1 *f, const char *line, size_t len, struct pair *pr)
+{
+	size_t m = f->mailtext.len;
+	const char *mail = line + len - 1 - m;
+	struct scan s = { line + 10, mail - 8, 0 };
+
+	if (!f->mail || len < m + 20 || memcmp(line, "{\"stream\":{", 11) ||
+	    line[len - 1] != '}' || memcmp(mail, f->mailtext.p, m) ||
+	    memcmp(mail - 8, ",\"mail\":", 8))
+		return -1;
+	if (!value(&s) || s.p != s.end)
+		return -1;
+	*pr = (struct pair){ { line + 10, (size_t)(mail - 8 - line - 10) },
+		{ mail, m }, 0, len - 1 };
+	return 0;
+}
+
 static void
 on_line(struct f1 *f, char *line, size_t len, unsigned long lineno)
 {
 	struct pair pr;
 
-	if (split(line, len, &pr) < 0) {
+	if (same_mail(f, line, len, &pr) < 0 && split(line, len, &pr) < 0) {
 		log_warn("malformed line skipped line=%lu", lineno);
 		return;
 	}

@@ -121,7 +121,8 @@ index_seal(struct index *ix)
 {
 	size_t size = 16;
 
-	qsort(ix->posts, ix->nposts, sizeof *ix->posts, cmp_post);
+	if (ix->nposts)
+		qsort(ix->posts, ix->nposts, sizeof *ix->posts, cmp_post);
 	while (size < 2 * ix->nposts)
 		size *= 2;
 	ix->mask = size - 1;
@@ -135,7 +136,8 @@ index_seal(struct index *ix)
 		s->n++;
 	}
 	for (int m = 0; m < MATCH_NMEASURES; m++)
-		qsort(ix->iv[m], ix->niv[m], sizeof *ix->iv[m], cmp_interval);
+		if (ix->niv[m])
+			qsort(ix->iv[m], ix->niv[m], sizeof *ix->iv[m], cmp_interval);
 	if (!(ix->stamp = calloc(ix->maxno + 1, sizeof *ix->stamp)))
 		log_fatal(EXIT_TEMP, "out of memory");
 }

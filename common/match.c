@@ -1546,6 +1546,15 @@ eval_labels(const struct node *n, const json_t *labels)
 	return any;
 }
 
+/* The UTC hour of a unix time, 0..23 (times before 1970 too). */
+static long
+hour_of(double t)
+{
+	long h = (long)fmod(floor(t / 3600), 24);
+
+	return h < 0 ? h + 24 : h;
+}
+
 static int
 eval_hour(const struct node *n, double t)
 {
@@ -1553,8 +1562,7 @@ eval_hour(const struct node *n, double t)
 
 	if (isnan(t))
 		return 0;
-	h = (long)fmod(floor(t / 3600), 24);
-	h += h < 0 ? 24 : 0;
+	h = hour_of(t);
 	if (n->lo <= n->hi)
 		return h >= n->lo && h <= n->hi;
 	return h >= n->lo || h <= n->hi;	/* wraps past midnight */
@@ -2076,5 +2084,5 @@ match_mail_keys(const struct match_mail *m,
 	if (m->war)
 		fn(arg, key_id(K_WAR, 1));
 	if (!isnan(m->time))
-		fn(arg, key_id(K_HOUR + (long)fmod(floor(m->time / 3600), 24), 1));
+		fn(arg, key_id(K_HOUR + hour_of(m->time), 1));
 }

@@ -594,7 +594,8 @@ list_dir(const char *dir, size_t *n)
 		(*n)++;
 	}
 	closedir(d);
-	qsort(v, *n, sizeof *v, cmp_name);
+	if (*n)
+		qsort(v, *n, sizeof *v, cmp_name);
 	return v ? v : xcalloc(1, sizeof *v);
 }
 
