@@ -523,6 +523,20 @@ on_signals(void)
 			F.stop = 1;
 }
 
+/* A transfer that ends inside http_wait()'s first curl_multi_perform() is
+ * reported only after its poll, which then sleeps for nothing: look once
+ * without sleeping, then sleep only if nothing came. */
+static void
+wait_events(struct curl_waitfd *w, unsigned n)
+{
+	int r = http_wait(F.http, w, n, 0), t;
+
+	if (r == 0 && (t = esi_timeout(F.esi, 1000)) > 0)
+		r = http_wait(F.http, w, n, t);
+	if (r < 0)
+		log_fatal(EXIT_TEMP, "curl multi failed");
+}
+
 static void
 run(void)
 {
@@ -547,8 +561,7 @@ run(void)
 		F.full = !room;
 		w[0] = (struct curl_waitfd){ .fd = F.sigfd, .events = CURL_WAIT_POLLIN };
 		w[1] = (struct curl_waitfd){ .fd = 0, .events = CURL_WAIT_POLLIN };
-		if (http_wait(F.http, w, room && !F.eof ? 2 : 1, esi_timeout(F.esi, 1000)) < 0)
-			log_fatal(EXIT_TEMP, "curl multi failed");
+		wait_events(w, room && !F.eof ? 2 : 1);
 		on_signals();
 		if (room && !F.eof && w[1].revents && line_fill(&lr) <= 0) {
 			if (!lr.eof && errno != EAGAIN)

@@ -1,0 +1,173 @@
+#!/bin/bash
+# filter2 distances against the fake ESI on the synthetic map: jumps, light
+# years, both, several references, unreachable systems and wormholes, the
+# reference itself at 0 jumps, the requests a lazy walk makes (counted),
+# names, pass-through with no network work, ESI failures, closed output.
+. "$(dirname "$0")/../lib.sh"
+
+fixtures "$T/fx" --mails 200 >/dev/null || skip_all "no fixtures (tests/gen/fixtures.py)"
+python3 "$ROOT/tests/gen/mails.py" "$T/fx" >"$T/mails" || skip_all "no tests/gen/mails.py"
+export USER_AGENT="insight-test/1 (test@example.invalid)" INSIGHT_NOW=1783130400
+start_fake esi esi --data "$T/fx" || exit 1
+export ESI_URL=$esi_url STATE_DIR=$T/state
+
+# pairs NEAR [MATCH]: every mail paired with a stream of that near list,
+# marked pending by filter1 (or with the given match object)
+pairs() {
+	_m=${2:-'{"kind":"neutral","attackers":[],"pending":true}'}
+	jq -c --argjson n "$1" --argjson m "$_m" \
+		'{stream:{id:"s",match:{near:$n},targets:[{discord:"$X"}]}, mail:., match:$m}' "$T/mails"
+}
+requests() { curl -sf "$esi_url/_log" | jq -r '"\(.method) \(.path)"'; }
+clear_log() { fake_ctl "$esi_url" '{"clear_log":true,"clear":true}'; }
+# The answer of a plain BFS over jumps.tsv and positions of systems.tsv,
+# for the near list $1, as "killmail_id ref jumps ly" lines (ly to 1e-6);
+# with "got" it formats filter2's output the same way.
+expect_py=$(cat <<'EOF'
+import collections, json, math, sys
+d, near, mode = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+def rows(f):
+    with open(d + "/" + f) as fh:
+        next(fh)
+        return [l.rstrip("\n").split("\t") for l in fh if l.strip()]
+def line(k, r, j, ly):
+    return "%d %d %s %.6f" % (k, r, "null" if j is None else j, ly)
+if mode == "got":
+    for l in sys.stdin:
+        p = json.loads(l); n = p["match"]["near"]
+        print(line(p["mail"]["killmail_id"], n["system"]["id"], n["jumps"], n["lightyears"]))
+    sys.exit(0)
+pos = {int(r[0]): [float(x) for x in r[5:8]] for r in rows("systems.tsv")}
+adj = collections.defaultdict(list)
+for a, b in rows("jumps.tsv"):
+    adj[int(a)].append(int(b))
+def bfs(r):
+    dist, q = {r: 0}, collections.deque([r])
+    while q:
+        u = q.popleft()
+        for v in adj[u]:
+            if v not in dist:
+                dist[v] = dist[u] + 1; q.append(v)
+    return dist
+walks = {}
+with open(d + "/../mails") as fh:
+    for l in fh:
+        m = json.loads(l); s = m["system"]["id"]; best = None
+        for e in near:
+            r = e["system"]
+            walks.setdefault(r, bfs(r) if r in adj else {r: 0})
+            j = walks[r].get(s)
+            a, b = pos[r], pos[s]
+            ly = math.sqrt((a[0]-b[0])*(a[0]-b[0]) + (a[1]-b[1])*(a[1]-b[1]) + (a[2]-b[2])*(a[2]-b[2])) / 9.46e15
+            if "jumps" in e:
+                if j is None or j > e["jumps"]:
+                    continue
+            else:
+                j = 0 if r == s else None
+            if "lightyears" in e and ly > e["lightyears"]:
+                continue
+            key = (math.inf if j is None else j, ly)
+            if best is None or key < best[0]:
+                best = (key, r, j, ly)
+        if best:
+            print(line(m["killmail_id"], best[1], best[2], best[3]))
+EOF
+)
+expect() { python3 -c "$expect_py" "$T/fx" "$1" "${2:-}"; }
+# case NAME NEAR: run the pending pairs of NEAR through filter2
+case_run() {
+	pairs "$2" >"$T/$1.in"
+	filter2 <"$T/$1.in" >"$T/$1.out" 2>"$T/$1.err"
+	is "$?" 0 "$1: exit 0"
+	is "$(expect "$2" got <"$T/$1.out" | sort)" "$(expect "$2" | sort)" "$1: as a plain BFS says"
+}
+near_of() { jq -r --arg n "$2" 'select(.mail.system.name == $n) | .match.near.jumps' "$1" | sort -u | tr '\n' ' '; }
+systems_of() { jq -r .mail.system.name "$1" | sort -u | tr '\n' ' '; }
+
+# 1. jumps, and the requests of the lazy walk
+clear_log
+case_run jumps3 '[{"system":30000001,"jumps":3}]'
+is "$(systems_of "$T/jumps3.out")" "Arvoda Bexlin Corvath Dunmere Elsbor Fjarn Gavrin " \
+	"jumps3: the seven systems within 3 jumps of Arvoda"
+is "$(near_of "$T/jumps3.out" Arvoda)" "0 " "jumps3: the reference itself is 0 jumps"
+is "$(near_of "$T/jumps3.out" Elsbor)" "3 " "jumps3: Elsbor is 3 jumps (by Fjarn, not 4 by Dunmere)"
+is "$(requests | sort | tr '\n' ' ')" "$(printf '%s\n' \
+	'GET /universe/systems/30000001' 'GET /universe/systems/30000002' \
+	'GET /universe/systems/30000003' 'GET /universe/systems/30000006' \
+	'GET /universe/stargates/50000001' 'GET /universe/stargates/50000003' \
+	'GET /universe/stargates/50000004' 'GET /universe/stargates/50000006' \
+	'GET /universe/stargates/50000012' 'GET /universe/stargates/50000013' | sort | tr '\n' ' ')" \
+	"jumps3: the walk asks for the systems of levels 0-2 and their gates but the ways back, once each"
+jq -e 'has("pending") | not' "$T/jumps3.out" >/dev/null
+ok $? "jumps3: no pair written is still pending"
+grep -q 'matched=43 dropped=157' "$T/jumps3.err"
+ok $? "jumps3: the others are dropped (and counted)"
+
+# 2. unreachable systems and wormholes
+case_run far '[{"system":30000001,"jumps":99}]'
+is "$(jq -r 'select(.mail.system.id > 31000000 or (.mail.system.name | test("^Isle|Lonestar"))) | .mail.system.name' "$T/far.out")" "" \
+	"far: no wormhole, abyssal, island or gateless system is reachable"
+is "$(near_of "$T/far.out" Tarvo)" "18 " "far: Pochven by its one gate (18 jumps)"
+case_run wh '[{"system":31000001,"jumps":5}]'
+is "$(systems_of "$T/wh.out")" "J100001 " "wh: within jumps of a wormhole: itself only"
+is "$(near_of "$T/wh.out" J100001)" "0 " "wh: at 0 jumps"
+
+# 3. light years (wormholes have them), both limits, several references
+case_run ly '[{"system":31000001,"lightyears":3}]'
+is "$(systems_of "$T/ly.out")" "J100001 J100002 " "ly: a wormhole within 3 ly of another"
+is "$(jq -r '.match.near.jumps' "$T/ly.out" | sort -u | tr '\n' ' ')" "0 null " \
+	"ly: no jumps reported for a light-year entry (0 for the system itself)"
+case_run both '[{"system":30000001,"jumps":3,"lightyears":2.5}]'
+is "$(systems_of "$T/both.out")" "Arvoda Bexlin Corvath " "both: both limits must hold (Fjarn is 2 jumps but 2.8 ly)"
+case_run several '[{"system":30000001,"jumps":5},{"system":30000003,"jumps":5},{"system":31000004,"lightyears":6}]'
+is "$(jq -r 'select(.mail.system.name == "Dunmere") | .match.near.system.name' "$T/several.out" | sort -u)" \
+	"Corvath" "several: the closest reference that held (Corvath, 1 jump)"
+is "$(jq -r 'select(.mail.system.name == "J100004") | "\(.match.near.system.name) \(.match.near.jumps)"' "$T/several.out" | sort -u)" \
+	"J100004 0" "several: a light-year reference holds where the gates do not reach"
+
+# 4. pass-through: no network work, the very bytes
+clear_log
+{ pairs '[{"system":30000001,"jumps":3}]' '{"kind":"kill","attackers":[0]}' | head -50
+  echo '{"receipt":{"target":"discord","stream":"s","killmail_id":1,"status":"posted"}}'
+  echo '{"stream":{"id":"s"},"mail":"not an object"}'; } >"$T/pass.in"
+{ cat "$T/pass.in"; echo '{"broken":'; } | filter2 >"$T/pass.out" 2>"$T/pass.err"
+is "$?" 0 "pass: exit 0"
+cmp -s "$T/pass.in" "$T/pass.out"
+ok $? "pass: pairs without pending, receipts and unknown objects pass unchanged, in order"
+is "$(requests | wc -l)" 0 "pass: no request to ESI"
+is "$(grep -c 'warning: malformed line' "$T/pass.err")" 1 "pass: one warning for the malformed line"
+
+# 5. references by name: POST /universe/ids (the fake does not serve it:
+# a fault stands in), once per stream revision; a name that does not resolve
+clear_log
+fake_ctl "$esi_url" '{"faults":[{"match":"^/universe/ids","method":"POST","status":200,"times":-1,
+	"body":"{\"systems\":[{\"id\":30000001,\"name\":\"Arvoda\"}]}"}]}'
+case_run_names() {
+	pairs '[{"system":"arvoda","jumps":1},{"system":"Nowhere","jumps":9}]' >"$T/names.in"
+	filter2 <"$T/names.in" >"$T/names.out" 2>"$T/names.err"
+}
+case_run_names
+is "$?" 0 "names: exit 0"
+is "$(systems_of "$T/names.out")" "Arvoda Bexlin " "names: a name resolved (case-insensitively) holds"
+is "$(jq -r .match.near.system.name "$T/names.out" | sort -u)" "Arvoda" "names: reported as ESI spells it"
+is "$(requests | grep -c '^POST /universe/ids')" 2 "names: one question per name per revision, not per pair"
+grep -q 'warning: reference system does not resolve.*name="Nowhere"' "$T/names.err"
+ok $? "names: a name that does not resolve is a warning"
+
+# 6. ESI failing for a while: the same answers, later
+clear_log
+fake_ctl "$esi_url" '{"faults":[{"match":"^/universe/s","status":503,"times":2}]}'
+case_run flaky '[{"system":30000001,"jumps":3}]'
+is "$(requests | grep -c .)" 12 "flaky: the two failures were retried (10 + 2 requests)"
+
+# 7. a closed output: one fatal line, exit 111
+pairs '[{"system":30000001,"jumps":0}]' >"$T/full.in"
+filter2 <"$T/full.in" >/dev/full 2>"$T/full.err"
+is "$?" 111 "/dev/full: exit 111"
+grep -q 'fatal: cannot write output' "$T/full.err"
+ok $? "/dev/full: says so"
+
+# 8. usage
+filter2 --bogus 2>/dev/null
+is "$?" 100 "unknown option: exit 100"
+done_testing
