@@ -345,10 +345,18 @@ mail_of(struct f1 *f, struct span sp, unsigned long lineno)
 }
 
 static void
+out_failed(void)
+{
+	if (errno == EPIPE)
+		log_fatal(EXIT_TEMP, "output closed (EPIPE)");
+	log_fatal(EXIT_TEMP, "write to stdout failed: %s", strerror(errno));
+}
+
+static void
 put(const char *p, size_t n)
 {
 	if (fwrite(p, 1, n, stdout) != n)
-		log_fatal(EXIT_TEMP, "write to stdout failed: %s", strerror(errno));
+		out_failed();
 }
 
 /* The pair as it came, with "match" before its closing brace. */
@@ -437,11 +445,8 @@ on_line(struct f1 *f, char *line, size_t len, unsigned long lineno)
 static void
 flush_out(void)
 {
-	if (fflush(stdout) == 0)
-		return;
-	if (errno == EPIPE)
-		log_fatal(EXIT_TEMP, "output closed (EPIPE)");
-	log_fatal(EXIT_TEMP, "write to stdout failed: %s", strerror(errno));
+	if (fflush(stdout))
+		out_failed();
 }
 
 static int

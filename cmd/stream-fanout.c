@@ -126,10 +126,18 @@ load(struct fan *f, int first)
 }
 
 static void
+out_failed(void)
+{
+	if (errno == EPIPE)
+		log_fatal(EXIT_TEMP, "output closed (EPIPE)");
+	log_fatal(EXIT_TEMP, "write to stdout failed: %s", strerror(errno));
+}
+
+static void
 put(const char *p, size_t n)
 {
 	if (fwrite(p, 1, n, stdout) != n)
-		log_fatal(EXIT_TEMP, "write to stdout failed: %s", strerror(errno));
+		out_failed();
 }
 
 static void
@@ -178,11 +186,8 @@ on_line(struct fan *f, char *line, size_t len, unsigned long lineno)
 static void
 flush_out(void)
 {
-	if (fflush(stdout) == 0)
-		return;
-	if (errno == EPIPE)
-		log_fatal(EXIT_TEMP, "output closed (EPIPE)");
-	log_fatal(EXIT_TEMP, "write to stdout failed: %s", strerror(errno));
+	if (fflush(stdout))
+		out_failed();
 }
 
 /* Every complete line in the buffer; 1 at the end of input. */

@@ -1,0 +1,149 @@
+#!/bin/bash
+# filter1: verdicts on pairs, the exact output (the input line plus "match"),
+# pending pairs, pass-through, malformed lines, streams that do not validate,
+# disabled streams, the stream cache and the same-mail fast path, SIGTERM,
+# a full disk.
+. "$(dirname "$0")/../lib.sh"
+
+M=$ROOT/tests/data/match/mails.ndjson
+mail() { jq -c --arg n "$1" 'select(.name == $n) | .mail' "$M"; }
+# pair STREAM-JSON MAIL-NAME: a pair as stream-fanout writes it
+pair() { printf '{"stream":%s,"mail":%s}\n' "$1" "$(mail "$2")"; }
+S_LOSS='{"name":"victims","match":{"victim":{"alliance":["Victim Alliance"]}},"targets":[{"stdout":true}],"id":"loss"}'
+S_KILL='{"match":{"attacker":{"alliance":[99000010]}},"targets":[{"discord":"$X"}],"id":"kill"}'
+S_NEAR='{"match":{"near":[{"system":"Jita","jumps":5}],"space":["lowsec","nullsec"]},"targets":[{"slack":"$Y"}],"id":"near"}'
+S_JQ='{"match":{"jq":".stream.id == \"jq\" and .mail.killmail_id == 1003"},"targets":[{"stdout":true}],"id":"jq"}'
+
+# One pair of each kind, in the order stream-fanout would write them.
+{
+	pair "$S_LOSS" solo; pair "$S_KILL" solo; pair "$S_NEAR" solo
+	pair "$S_LOSS" gang; pair "$S_KILL" gang; pair "$S_NEAR" gang
+	pair "$S_KILL" structure; pair "$S_JQ" structure; pair "$S_JQ" npc
+} >"$T/in"
+filter1 <"$T/in" >"$T/out" 2>"$T/err"
+is "$?" 0 "exit 0 at the end of input"
+is "$(jq -c '[.stream.id, .mail.killmail_id, .match]' "$T/out")" \
+'["loss",1001,{"kind":"loss","attackers":[]}]
+["near",1001,{"kind":"neutral","attackers":[],"pending":true}]
+["loss",1002,{"kind":"loss","attackers":[]}]
+["kill",1002,{"kind":"kill","attackers":[0,1,4]}]
+["near",1002,{"kind":"neutral","attackers":[],"pending":true}]
+["jq",1003,{"kind":"neutral","attackers":[]}]' "the verdicts; pairs that cannot match are dropped"
+grep -q "done pairs=9 kept=6 pending=2 dropped=3 invalid=0" "$T/err"
+ok $? "the counts are logged at the end"
+
+# The output line is the input line with ,"match":{..} before its last brace.
+in1=$(sed -n 1p "$T/in")
+is "$(sed -n 1p "$T/out")" "${in1%\}},\"match\":{\"kind\":\"loss\",\"attackers\":[]}}" \
+	"a kept pair is the input line, byte for byte, plus match"
+in2=$(printf '{ "mail" : %s , "stream" : %s, "x": [1, {"y": null}] }' "$(mail solo)" "$S_LOSS")
+printf '%s\n' "$in2" | filter1 >"$T/out2"
+is "$(cat "$T/out2")" "${in2%\}},\"match\":{\"kind\":\"loss\",\"attackers\":[]}}" \
+	"any member order and spacing; unknown members kept"
+
+# Lines that are not pairs, and pairs that carry a match, pass unchanged.
+{
+	echo '{"receipt":{"target":"discord","stream":"x","killmail_id":1,"status":"posted"}}'
+	pair "$S_KILL" solo | sed 's/}$/,"match":{"kind":"kill","attackers":[]}}/'
+	echo '{"stream":"not an object","mail":{}}'
+	echo '{"killmail_id":5}'
+} >"$T/pass"
+filter1 <"$T/pass" >"$T/out" 2>"$T/err"
+cmp -s "$T/pass" "$T/out"
+ok $? "receipts, matched pairs and other objects pass through unchanged"
+
+# Malformed lines: one warning each, skipped; the next lines still work.
+{
+	echo '{"stream":'
+	echo '[1,2]'
+	echo 'not json'
+	printf '{"stream":%s,"mail":{"a":1,}}\n' "$S_LOSS"
+	printf '{"stream":%s,"mail":{"a":"\xff\xfe"}}\n' "$S_LOSS"
+	pair "$S_LOSS" solo
+	printf '{"stream":%s}},"mail":%s}\n' "$S_LOSS" "$(mail solo)"
+	printf '{"stream":%s,"mail":%s}\n' "${S_LOSS%\}}" "$(mail solo)"
+	pair "$S_LOSS" solo
+	printf '{"stream":%s,"mail":%s} x\n' "$S_LOSS" "$(mail solo)"
+	printf '{"stream":%s,"mail":%s,}\n' "$S_LOSS" "$(mail solo)"
+} >"$T/bad"
+filter1 <"$T/bad" >"$T/out" 2>"$T/err"
+is "$?" 0 "malformed lines do not stop filter1"
+is "$(wc -l <"$T/out")" 2 "only the two good pairs come out"
+is "$(grep -c 'warning: malformed' "$T/err")" 9 "one warning per malformed line"
+
+# A stream that does not validate (spliced in by hand), or is disabled: dropped.
+{
+	pair '{"match":{"victim":{"alliace":[1]}},"targets":[{"stdout":true}],"id":"typo"}' solo
+	pair '{"match":{},"targets":[{"stdout":true}]}' solo
+	pair '{"match":{},"targets":[{"stdout":true}],"id":"Bad Id"}' solo
+	pair '{"match":{},"targets":[],"id":"notarget"}' solo
+	pair '{"match":{},"targets":[{"stdout":true}],"id":"off","enabled":false}' solo
+	pair '{"match":{},"targets":[{"stdout":true}],"id":"on"}' solo
+	pair '{"match":{"victim":{"alliace":[1]}},"targets":[{"stdout":true}],"id":"typo"}' gang
+} >"$T/inv"
+filter1 <"$T/inv" >"$T/out" 2>"$T/err"
+is "$(jq -r .stream.id "$T/out")" on "streams that do not validate and disabled streams are dropped"
+grep -q 'warning: stream typo (line 1): $.match.victim.alliace: unknown key (did you mean "alliance"?)' "$T/err"
+ok $? "the problem of a stream is told, with its path"
+is "$(grep -c 'unknown key' "$T/err")" 1 "a bad stream text is explained once"
+is "$(grep -c 'pair dropped' "$T/err")" 6 "every dropped pair is warned about"
+grep -q 'pair dropped: stream off is disabled' "$T/err"
+ok $? "a disabled stream is named"
+
+# The cache: one stream text over many mails, many stream texts over one
+# mail, and a stream whose text changes (a new revision) under the same id.
+S_V1='{"match":{"victim":{"ship_group":["Carrier"]}},"targets":[{"stdout":true}],"id":"rev"}'
+S_V2='{"match":{"victim":{"ship_group":["Frigate"]}},"targets":[{"stdout":true}],"id":"rev"}'
+for m in solo gang structure npc bare solo gang; do
+	pair "$S_V1" $m; pair "$S_V2" $m
+done >"$T/rev"
+filter1 <"$T/rev" >"$T/out"
+is "$(jq -c '[.mail.killmail_id, .stream.match.victim.ship_group[0]]' "$T/out" | tr -d '\n')" \
+	'[1001,"Frigate"][1002,"Carrier"][1005,"Frigate"][1001,"Frigate"][1002,"Carrier"]' \
+	"two revisions of one stream are told apart; mails are not mixed up"
+
+# The same-mail fast path: a line whose tail is the previous mail but whose
+# stream part is broken is malformed, not a pair.
+{
+	pair "$S_LOSS" solo
+	printf '{"stream":{"id":"x"]},"mail":%s}\n' "$(mail solo)"
+	printf '{"stream":{"a":"b"} ,"mail":%s}\n' "$(mail solo)"
+	printf '{"stream":{"id":"x","s":"},\\"y\\":{"},"mail":%s}\n' "$(mail solo)"
+} >"$T/fast"
+filter1 <"$T/fast" >"$T/out" 2>"$T/err"
+is "$(wc -l <"$T/out")" 1 "fast path: only the real pair is kept"
+is "$(grep -c 'malformed line' "$T/err")" 1 "fast path: a broken stream part is malformed"
+is "$(grep -c 'does not validate' "$T/err")" 2 "fast path: odd but valid streams are validated"
+
+# SIGTERM between lines: what was read is finished, exit 0.
+mkfifo "$T/fifo"
+filter1 <"$T/fifo" >"$T/out" 2>"$T/err" &
+pid=$!
+exec 3>"$T/fifo"
+pair "$S_LOSS" solo >&3
+wait_until 10 test -s "$T/out"
+ok $? "a pair goes through while the input stays open"
+kill -TERM $pid
+wait $pid
+is "$?" 0 "SIGTERM: exit 0"
+exec 3>&-
+is "$(wc -l <"$T/out")" 1 "SIGTERM: the output is complete lines"
+
+# Output errors are fatal (111).
+filter1 <"$T/in" >/dev/full 2>"$T/err"
+is "$?" 111 "a full disk: exit 111"
+# Closed output: the reader is gone before the first pair is written.
+mkfifo "$T/in2" "$T/out2"
+filter1 <"$T/in2" >"$T/out2" 2>"$T/err" &
+pid=$!
+exec 5>"$T/in2" 4<"$T/out2"
+exec 4<&-
+sed -n 1p "$T/in" >&5
+exec 5>&-
+wait $pid
+is "$?" 111 "closed output: exit 111"
+grep -q "fatal: output closed (EPIPE)" "$T/err"
+ok $? "closed output: told as such"
+filter1 -x </dev/null 2>/dev/null
+is "$?" 100 "usage error: exit 100"
+done_testing
