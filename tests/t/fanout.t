@@ -92,10 +92,10 @@ is "$(wc -l <"$T/out")" 2 "SIGTERM: complete pairs only"
 stream-fanout -d "$S" <"$T/mails" >/dev/full 2>/dev/null
 is "$?" 111 "a full disk: exit 111"
 # Closed output: the reader is gone before the first pair is written.
-mkfifo "$T/in2" "$T/out2"
-stream-fanout -d "$S" <"$T/in2" >"$T/out2" 2>"$T/err" &
+mkfifo "$T/closed-in" "$T/closed-out"
+stream-fanout -d "$S" <"$T/closed-in" >"$T/closed-out" 2>"$T/err" &
 pid=$!
-exec 5>"$T/in2" 4<"$T/out2"
+exec 5>"$T/closed-in" 4<"$T/closed-out"
 exec 4<&-
 sed -n 2p "$T/mails" >&5
 exec 5>&-

@@ -133,10 +133,10 @@ is "$(wc -l <"$T/out")" 1 "SIGTERM: the output is complete lines"
 filter1 <"$T/in" >/dev/full 2>"$T/err"
 is "$?" 111 "a full disk: exit 111"
 # Closed output: the reader is gone before the first pair is written.
-mkfifo "$T/in2" "$T/out2"
-filter1 <"$T/in2" >"$T/out2" 2>"$T/err" &
+mkfifo "$T/closed-in" "$T/closed-out"
+filter1 <"$T/closed-in" >"$T/closed-out" 2>"$T/err" &
 pid=$!
-exec 5>"$T/in2" 4<"$T/out2"
+exec 5>"$T/closed-in" 4<"$T/closed-out"
 exec 4<&-
 sed -n 1p "$T/in" >&5
 exec 5>&-
