@@ -784,7 +784,8 @@ duration(const char *flag, const char *env, const char *def)
 static void
 setup(const char *url, const char *redis, long conc)
 {
-	struct http_opts ho = { .useragent = conf_useragent(), .timeout_ms = 30000,
+	struct http_opts ho = { .useragent = conf_useragent(),
+		.timeout_ms = duration(NULL, "ESI_TIMEOUT", "30s") * 1000,
 		.max_host_conns = conc };
 	struct cache_opts co = { .redis_url = conf_str(redis, "REDIS_URL", NULL),
 		.prefix = conf_str(NULL, "ESI_CACHE_PREFIX", "insight:esi:"),
@@ -798,7 +799,9 @@ setup(const char *url, const char *redis, long conc)
 		.stale_max = duration(NULL, "ESI_STALE_MAX", "7d"),
 		.neg_ttl = duration(NULL, "ESI_NEGATIVE_TTL", "1h"),
 		.max_inflight = conc,
-		.batch_ms = conf_long(NULL, "ESI_BATCH_MS", 20) };
+		.batch_ms = conf_long(NULL, "ESI_BATCH_MS", 20),
+		.backoff_min = duration(NULL, "ESI_BACKOFF_MIN", "1s"),
+		.backoff_max = duration(NULL, "ESI_BACKOFF_MAX", "60s") };
 
 	if (conc < 1 || g.max_mails < 1)
 		log_fatal(EXIT_PERM, "concurrency and max-mails must be at least 1");

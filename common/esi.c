@@ -22,7 +22,6 @@
 #include "ndjson.h"
 
 #define NAMES_MAX 1000		/* ESI's limit per POST /universe/names */
-#define ERROR_MARGIN 20		/* hold when fewer errors than this are left */
 #define MAX_GROUPS 16
 
 enum kind { K_GET, K_POST, K_NAME };
@@ -69,6 +68,7 @@ struct req {
 	struct want *w;
 	struct batch *b;
 	int group;
+	double sent;			/* mono */
 	struct req *next, **prevp;	/* in flight, so esi_free() can let go */
 };
 
@@ -99,7 +99,9 @@ struct esi {
 	struct req *reqs;		/* HTTP requests in flight */
 	int inflight, pending;
 	double hold_until;
-	int failing, limited;
+	int failing;
+	double fail_since;		/* mono: when the failing began */
+	double err_max;			/* the most errors left ever seen */
 	struct backoff bo;
 	struct group groups[MAX_GROUPS];
 	struct route routes[MAX_GROUPS];
@@ -198,7 +200,7 @@ want_new(struct esi *e, enum kind k, const char *key)
 		grow(e);
 	w->kind = k;
 	w->key = xstrdup(key);
-	backoff_init(&w->bo, 1, 60);
+	backoff_init(&w->bo, e->o.backoff_min, e->o.backoff_max);
 	pp = find(e, key);
 	w->hnext = *pp;
 	*pp = w;
@@ -622,7 +624,11 @@ learn(struct esi *e, struct req *q, struct http_resp *r)
 	char v[64];
 	double remain = header_num(r, "X-ESI-Error-Limit-Remain", -1);
 
-	if (remain >= 0 && remain < ERROR_MARGIN)
+	/* The window is fixed and shared with every request in flight: stop
+	 * with a fifth of it left (20 of ESI's 100) rather than meet a 420. */
+	if (remain > e->err_max)
+		e->err_max = remain;
+	if (remain >= 0 && remain <= (e->err_max / 5 > 2 ? e->err_max / 5 : 2))
 		hold(e, header_num(r, "X-ESI-Error-Limit-Reset", 60) + 0.5,
 		    "error limit running low", 0);
 	if (http_header(r, "X-Ratelimit-Group", v, sizeof v))
@@ -658,16 +664,22 @@ static void
 failed(struct esi *e, struct http_resp *r, const char *why)
 {
 	e->st.errors++;
-	if (!e->failing)
+	if (!e->failing) {
 		log_warn("esi: failing, backing off status=%ld why=\"%s\"", r->status, why);
+		e->fail_since = clock_mono();
+	}
 	e->failing = 1;
 	if (clock_mono() >= e->hold_until)
 		hold(e, backoff_next(&e->bo), why, 1);
 }
 
+/* Only an answer to a request sent after the failing began says that ESI
+ * is back: the others were on their way already. */
 static void
-recovered(struct esi *e)
+recovered(struct esi *e, struct req *q)
 {
+	if (e->failing && q->sent < e->fail_since)
+		return;
 	if (e->failing)
 		log_info("esi: answering again");
 	e->failing = 0;
@@ -685,8 +697,11 @@ can_send(struct esi *e, int group, double now)
 }
 
 static void
-sent(struct esi *e, int group, double now)
+sent(struct esi *e, struct req *q, double now)
 {
+	int group = q->group;
+
+	q->sent = now;
 	e->inflight++;
 	e->st.requests++;
 	if (group >= 0 && e->groups[group].pace)
@@ -722,7 +737,7 @@ want_done(struct esi *e, struct req *q, struct http_resp *r)
 			retry(e, w);
 			return;
 		}
-		recovered(e);
+		recovered(e, q);
 		slim(w->path, j);
 		store(e, w, j, r->ttl);
 		complete(e, w, ESI_OK, j);
@@ -730,7 +745,7 @@ want_done(struct esi *e, struct req *q, struct http_resp *r)
 		return;
 	case HTTP_NOTFOUND:
 	case HTTP_CLIENT:
-		recovered(e);
+		recovered(e, q);
 		e->st.errors++;
 		log_debug("esi: not found status=%ld path=%s", r->status, w->path);
 		store(e, w, NULL, 0);
@@ -781,7 +796,7 @@ batch_split(struct esi *e, struct batch *b)
 	h->w = xalloc(h->n * sizeof *h->w);
 	memcpy(h->w, b->w + (b->n - h->n), h->n * sizeof *h->w);
 	b->n -= h->n;
-	backoff_init(&h->bo, 1, 60);
+	backoff_init(&h->bo, e->o.backoff_min, e->o.backoff_max);
 	batch_push(e, h, 0);
 	batch_push(e, b, 0);
 }
@@ -817,7 +832,7 @@ batch_done(struct esi *e, struct req *q, struct http_resp *r)
 	switch (r->class) {
 	case HTTP_OK:
 		if ((j = json_loadb(r->body, r->len, 0, NULL)) && json_is_array(j)) {
-			recovered(e);
+			recovered(e, q);
 			batch_answer(e, b, j);
 			json_decref(j);
 			return;
@@ -828,7 +843,7 @@ batch_done(struct esi *e, struct req *q, struct http_resp *r)
 		break;
 	case HTTP_NOTFOUND:
 	case HTTP_CLIENT:
-		recovered(e);
+		recovered(e, q);
 		e->st.errors++;
 		batch_split(e, b);
 		return;
@@ -852,6 +867,7 @@ on_http(void *arg, struct http_resp *r)
 	e->inflight--;
 	log_debug("esi: %s status=%ld ms=%.0f", q->b ? "/universe/names" : q->w->path,
 	    r->status, r->ms);
+	q->group = -1;		/* a 429 without X-Ratelimit-Group holds everything */
 	learn(e, q, r);
 	if (q->b)
 		batch_done(e, q, r);
@@ -876,7 +892,7 @@ send_want(struct esi *e, struct want *w, double now)
 	q->w = w;
 	q->group = group_of(e, w->path);
 	w->state = W_INFLIGHT;
-	sent(e, q->group, now);
+	sent(e, q, now);
 	http_request(e->h, w->body ? "POST" : "GET", url, w->body,
 	    w->body ? strlen(w->body) : 0, hdrs, on_http, q);
 	free(url);
@@ -902,7 +918,7 @@ send_batch(struct esi *e, struct batch *b, double now)
 	q->e = e;
 	q->b = b;
 	q->group = group_of(e, "/universe/names");
-	sent(e, q->group, now);
+	sent(e, q, now);
 	e->st.names_requests++;
 	http_request(e->h, "POST", url, body.p, body.len, hdrs, on_http, q);
 	free(url);
@@ -947,7 +963,7 @@ pump_names(struct esi *e, double now)
 			b->w[i]->state = W_INFLIGHT;
 		e->nnames -= b->n;
 		memmove(e->names, e->names + b->n, e->nnames * sizeof *e->names);
-		backoff_init(&b->bo, 1, 60);
+		backoff_init(&b->bo, e->o.backoff_min, e->o.backoff_max);
 		send_batch(e, b, now);
 	}
 	e->names_since = now;
@@ -1079,10 +1095,12 @@ esi_new(struct http *h, struct cache *c, const struct esi_opts *o)
 	DEF(neg_ttl, 3600);
 	DEF(max_inflight, 16);
 	DEF(batch_ms, 20);
+	DEF(backoff_min, 1);
+	DEF(backoff_max, 60);
 #undef DEF
 	if (e->o.ttl_min > e->o.ttl_max)
 		e->o.ttl_min = e->o.ttl_max;
-	backoff_init(&e->bo, 1, 60);
+	backoff_init(&e->bo, e->o.backoff_min, e->o.backoff_max);
 	grow(e);
 	return e;
 }

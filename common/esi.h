@@ -26,7 +26,9 @@
  * errors, time-outs and answers that are not JSON are retried with back-off
  * (while failing, one request at a time probes ESI); 429 and 420 stop the
  * traffic they concern until Retry-After / X-ESI-Error-Limit-Reset; new
- * requests are held back when X-ESI-Error-Limit-Remain runs low, and paced
+ * requests are held back until the window resets when
+ * X-ESI-Error-Limit-Remain falls to a fifth of the most seen (20 of ESI's
+ * 100), and paced
  * when X-Ratelimit-Remaining of their group does.  So a callback gets
  * ESI_OK with the JSON, or ESI_NOTFOUND: 404, or another definite 4xx such
  * as a killmail with a wrong hash (400, 422).
@@ -70,6 +72,8 @@ struct esi_opts {
 	double neg_ttl;		/* a not-found is remembered; default 1 h */
 	int max_inflight;	/* HTTP requests at once; default 16 */
 	int batch_ms;		/* a names batch waits for more ids; default 20 */
+	double backoff_min;	/* first retry delay after a failure; default 1 s */
+	double backoff_max;	/* longest; default 60 s */
 };
 
 struct esi_stats {
