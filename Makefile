@@ -68,8 +68,14 @@ install: all
 	for s in $(SCRIPTS); do [ ! -f bin/$$s ] || install -m 755 bin/$$s $(DESTDIR)$(BINDIR)/; done
 	for m in cmd/*.1 bin/*.1; do [ ! -f $$m ] || install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 
+# The pipeline in the foreground against the live zKillboard and ESI, with
+# this repository's streams.d; state and run directory in var/.  ^C stops
+# it in order (insight down).
+run: all
+	PATH="$(CURDIR)/$(B)/bin:$$PATH" STATE_DIR=var STREAMS_DIR=streams.d exec bin/insight up
+
 clean:
 	rm -rf $(B)
 
-.PHONY: all san deps check check-real install clean
+.PHONY: all san deps check check-real install clean run
 .SECONDARY:
