@@ -1,0 +1,116 @@
+# tests/t/pipeline.sh: the whole pipeline under s6 against the fakes; sourced
+# by pipeline*.t and fleet*.t after ../lib.sh (not a test itself).
+#
+#   pipeline_need               skip unless every tool, s6, jq, redis exist
+#   pipeline_fakes N            fixtures of N mails, fake zkb/esi/discord/slack
+#   pipeline_streams DIR        the test's streams (webhooks by "$NAME")
+#   pipeline_env STATE          the site env files of one pipeline in STATE/env
+#   insight ...                 bin/insight with the test's settings
+#   publish K                   the fake zKillboard publishes K more mails
+#   expect FROM TO              the posts mails FROM..TO must give
+#   posts                       the posts the fakes accepted
+#   complete FROM TO            all of expect FROM TO have arrived
+# Posts are lines "TARGET KILLMAIL_ID": TARGET d<webhook id> for Discord,
+# s<T/B/X> for Slack.
+
+pipeline_need() {
+	for t in redisq-pull esi-resolve stream-fanout filter1 filter2 post-discord \
+		post-slack s6-svscan s6-fdholder-daemon jq redis-server perl; do
+		command -v "$t" >/dev/null || skip_all "no $t"
+	done
+}
+
+# Fixtures and the four fakes.  zKillboard publishes nothing yet and its
+# sequence.json points at the first mail, so the puller starts there.
+pipeline_fakes() {
+	FX=$T/fx
+	fixtures "$FX" --mails "$1" >/dev/null || skip_all "no fixtures (tests/gen/fixtures.py)"
+	start_fake z zkb --data "$FX" --published 0 --sequence-lag 1000000 || exit 1
+	start_fake e esi --data "$FX" || exit 1
+	start_fake d discord --bucket-limit 1000 --bucket-window 1 || exit 1
+	start_fake s slack --burst 1000 --interval 0.01 || exit 1
+	export R2Z2_URL=$z_url ESI_URL=$e_url
+	export USER_AGENT="insight-test/1 (test@example.invalid)"
+	# quick retries and head polls: the test waits for them
+	export R2Z2_HEAD_WAIT=0.2 ESI_BACKOFF_MIN=0.05 ESI_BACKOFF_MAX=0.5
+	NPUB=0
+}
+
+# Four streams; every webhook is "$NAME", its URL in the posters' env.
+pipeline_streams() {
+	mkdir -p "$1"
+	cat >"$1/all.json" <<-'EOF'
+	{"name": "Everything", "targets": [{"discord": "$HOOK_ALL"}]}
+	EOF
+	cat >"$1/highsec.json" <<-'EOF'
+	{"match": {"space": ["highsec"]}, "targets": [{"slack": "$SLACK_HS", "style": "compact"}]}
+	EOF
+	cat >"$1/caps.json" <<-'EOF'
+	{"match": {"victim": {"ship_group": ["Titan", "Supercarrier", "Carrier",
+	                                     "Dreadnought", "Force Auxiliary"]}},
+	 "targets": [{"discord": "$HOOK_CAPS"}, {"slack": "$SLACK_CAPS"}, {"stdout": true}]}
+	EOF
+	cat >"$1/big.json" <<-'EOF'
+	{"match": {"value": {"min": 1e9}}, "targets": [{"stdout": true}]}
+	EOF
+}
+
+pipeline_env() {
+	mkdir -p "$1/env/post-discord" "$1/env/post-slack"
+	echo "$d_url/api/webhooks/1001/tok-all" >"$1/env/post-discord/HOOK_ALL"
+	echo "$d_url/api/webhooks/1002/tok-caps" >"$1/env/post-discord/HOOK_CAPS"
+	echo "$d_url/api/webhooks/1003/tok-noise" >"$1/env/post-discord/HOOK_NOISE"
+	echo "$s_url/services/T1/B1/X1" >"$1/env/post-slack/SLACK_HS"
+	echo "$s_url/services/T1/B2/X2" >"$1/env/post-slack/SLACK_CAPS"
+	echo "-b 0.1 -B 2" >"$1/env/post-discord/OPTS"
+	echo "-i 0.05 -b 0.1 -B 2" >"$1/env/post-slack/OPTS"
+}
+
+insight() { "$ROOT/bin/insight" "$@"; }
+
+publish() {
+	fake_ctl "$z_url" "{\"publish\": $1}" || return 1
+	NPUB=$((NPUB + $1))
+}
+
+# What mails FROM..TO (0-based lines of the fixtures) must post, worked out
+# here from the fixture tables with jq, not by the matcher under test.
+expect() {
+	jq -r -n --argjson a "$1" --argjson b "$2" \
+		--rawfile sys "$FX/systems.tsv" --rawfile types "$FX/types.tsv" \
+		--rawfile groups "$FX/groups.tsv" '
+	def table($t; $k; $v): $t | split("\n")[1:] | map(select(length > 0) | split("\t"))
+		| map({key: .[$k], value: .[$v]}) | from_entries;
+	table($sys; 0; 4) as $sec | table($types; 0; 2) as $group | table($groups; 0; 1) as $gname
+	| ["Titan", "Supercarrier", "Carrier", "Dreadnought", "Force Auxiliary"] as $caps
+	| foreach inputs as $m (-1; . + 1; select(. >= $a and . <= $b) | $m)
+	| .killmail_id as $id
+	| "d1001 \($id)",
+	  (select(.solar_system_id < 31000000 and ($sec[.solar_system_id | tostring] | tonumber) >= 0.45)
+	   | "sT1/B1/X1 \($id)"),
+	  (select($gname[$group[.victim.ship_type_id | tostring]] as $g | $caps | index([$g]))
+	   | "d1002 \($id)", "sT1/B2/X2 \($id)")
+	' "$FX/killmails.ndjson" | sort
+}
+
+# Kill ids printed on the terminal for mails FROM..TO: caps and big.
+expect_stdout() {
+	expect "$1" "$2" | awk '$1 == "d1002" { print "caps", $2 }'
+	jq -r -n --argjson a "$1" --argjson b "$2" '
+	foreach inputs as $m (-1; . + 1; select(. >= $a and . <= $b) | $m)
+	| select((.zkb.totalValue // 0) >= 1e9) | "big \(.killmail_id)"' "$FX/killmails.ndjson"
+}
+
+posts() {
+	{
+		curl -s "$d_url/_posts" | jq -r '"d\(.webhook) \(.body | tostring
+			| capture("kill/(?<k>[0-9]+)/").k)"'
+		curl -s "$s_url/_posts" | jq -r '"s\(.webhook) \(.body | tostring
+			| capture("kill/(?<k>[0-9]+)/").k)"'
+	} | sort
+}
+
+# complete FROM TO: every post of those mails has arrived (at least once)
+complete() { [ -z "$(expect "$1" "$2" | comm -23 - "$T/posts.now")" ] || return 1; }
+settled() { posts >"$T/posts.now" && complete "$@"; }
+missing() { posts | sort -u | comm -13 - <(expect "$1" "$2") | wc -l; }
