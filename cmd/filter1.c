@@ -251,7 +251,7 @@ struct f1 {
 	struct entry *bucket[NBUCKETS];
 	size_t nentries;
 	struct buf mailtext;		/* the text of the mail prepared in m */
-	json_t *mail;
+	int have_mail;
 	struct match_mail m;
 	struct match_verdict v;
 	struct match_ctx cx;
@@ -324,22 +324,19 @@ stream_of(struct f1 *f, struct span sp, unsigned long lineno)
 	return e;
 }
 
-/* Prepare the mail unless it is the one prepared last. */
+/* Prepare the mail unless it is the one prepared last.  m reads the text
+ * where it stays: in mailtext. */
 static int
 mail_of(struct f1 *f, struct span sp, unsigned long lineno)
 {
-	json_error_t je;
-
-	if (f->mail && f->mailtext.len == sp.n && !memcmp(f->mailtext.p, sp.p, sp.n))
+	if (f->have_mail && f->mailtext.len == sp.n && !memcmp(f->mailtext.p, sp.p, sp.n))
 		return 0;
-	json_decref(f->mail);
 	f->mailtext.len = 0;
-	if (!(f->mail = json_loadb(sp.p, sp.n, 0, &je))) {
-		log_warn("malformed mail skipped line=%lu error=\"%s\"", lineno, je.text);
+	buf_add(&f->mailtext, sp.p, sp.n);
+	if (!(f->have_mail = match_mail_parse(&f->m, f->mailtext.p, sp.n) >= 0)) {
+		log_warn("malformed mail skipped line=%lu", lineno);
 		return -1;
 	}
-	buf_add(&f->mailtext, sp.p, sp.n);
-	match_mail_init(&f->m, f->mail);
 	f->cx.now = clock_wall();
 	return 0;
 }
@@ -412,7 +409,7 @@ same_mail(const struct f1 *f, const char *line, size_t len, struct pair *pr)
 	const char *mail = line + len - 1 - m;
 	struct scan s = { line + 10, mail - 8, 0 };
 
-	if (!f->mail || len < m + 20 || memcmp(line, "{\"stream\":{", 11) ||
+	if (!f->have_mail || len < m + 20 || memcmp(line, "{\"stream\":{", 11) ||
 	    line[len - 1] != '}' || memcmp(mail, f->mailtext.p, m) ||
 	    memcmp(mail - 8, ",\"mail\":", 8))
 		return -1;
@@ -528,7 +525,6 @@ main(int argc, char **argv)
 	log_info("done pairs=%lu kept=%lu pending=%lu dropped=%lu invalid=%lu",
 	    f.pairs, f.kept, f.pending, f.dropped, f.bad);
 	cache_clear(&f);
-	json_decref(f.mail);
 	match_mail_free(&f.m);
 	match_verdict_free(&f.v);
 	buf_free(&f.mailtext);

@@ -21,6 +21,7 @@
  * Exit: 0 at end of input or on SIGTERM/SIGINT (after the lines already
  * read); 100 usage or unreadable STREAMS_DIR; 111 output or system error. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -140,47 +141,73 @@ put(const char *p, size_t n)
 		out_failed();
 }
 
+/* Is the (valid) JSON text free of whitespace outside its strings? */
+static int
+compact(const char *p, size_t n)
+{
+	int in = 0;
+
+	for (const char *e = p + n; p < e; p++)
+		if (in && *p == '\\')
+			p++;
+		else if (*p == '"')
+			in = !in;
+		else if (!in && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+			return 0;
+	return 1;
+}
+
+/* The mail as pairs carry it: the line itself when it is compact already
+ * (esi-resolve writes it so), else a compact dump. */
 static void
-fan_mail(struct fan *f, const json_t *mail)
+fan_mail(struct fan *f, const char *line, size_t len)
 {
 	size_t n = f->nlive;
+	const char *text = line;
+	json_t *j;
 
-	match_mail_init(&f->m, mail);
 	if (!f->noindex)
 		n = index_lookup(f->ix, &f->m, f->cand);
 	if (!n)
 		return;
-	f->mail.len = 0;
-	ndjson_dump(&f->mail, mail);
+	if (!compact(line, len)) {
+		j = json_loadb(line, len, 0, NULL);
+		f->mail.len = 0;
+		ndjson_dump(&f->mail, j);
+		json_decref(j);
+		text = f->mail.p;
+		len = f->mail.len;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct stream *s = f->live[f->noindex ? i : f->cand[i]];
 
 		put("{\"stream\":", 10);
 		put(s->text, s->len);
 		put(",\"mail\":", 8);
-		put(f->mail.p, f->mail.len);
+		put(text, len);
 		put("}\n", 2);
 	}
 	f->mails++;
 	f->pairs += n;
 }
 
-/* A mail has a killmail_id and a victim; anything else is not ours. */
+/* Mails are read straight from their text (match_mail_parse); anything
+ * else that is an object passes.  jansson explains a malformed line. */
 static void
 on_line(struct fan *f, char *line, size_t len, unsigned long lineno)
 {
-	json_t *j = ndjson_parse(line, len, lineno);
+	int r = match_mail_parse(&f->m, line, len);
+	json_t *j;
 
-	if (!j)
-		return;
-	if (json_object_get(j, "killmail_id") && json_is_object(json_object_get(j, "victim")) &&
-	    !json_object_get(j, "stream"))
-		fan_mail(f, j);
-	else {
+	if (r > 0)
+		fan_mail(f, line, len);
+	else if (r == 0) {
 		put(line, len);
 		put("\n", 1);
+	} else if ((j = ndjson_parse(line, len, lineno))) {
+		log_warn("malformed line skipped line=%lu", lineno);
+		json_decref(j);
 	}
-	json_decref(j);
 }
 
 static void
@@ -332,6 +359,7 @@ main(int argc, char **argv)
 		usage();
 	sfd = sig_init(0);	/* before loading: a SIGHUP then waits for the loop */
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	fcntl(1, F_SETPIPE_SZ, 1 << 20);
 	load(&f, 1);
 	run(&f, sfd);
 	drop_live(&f);

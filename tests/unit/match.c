@@ -166,6 +166,35 @@ run_error_case(const struct kase *k, json_t *cond)
 	buf_free(&want);
 }
 
+static json_t *
+verdict(struct match_cond *c, struct match_mail *m, const struct match_ctx *cx,
+    struct match_verdict *v)
+{
+	if (match_eval(c, m, cx, v) == MATCH_FALSE)
+		return json_false();
+	return match_verdict_json(v, m);
+}
+
+/* The same case with the mail read from its text (match_mail_parse, the
+ * path of stream-fanout and filter1) gives the same verdict. */
+static void
+from_text(const struct kase *k, struct match_cond *c, const json_t *mail,
+    const struct match_ctx *cx, const json_t *want)
+{
+	char *text = ndjson_str(mail);
+	struct match_mail m = { 0 };
+	struct match_verdict v = { 0 };
+	json_t *got;
+	int r = match_mail_parse(&m, text, strlen(text));
+
+	got = r < 0 ? json_string("unreadable") : verdict(c, &m, cx, &v);
+	ok(json_equal(got, want), "%s, the mail read from its text", k->name);
+	json_decref(got);
+	match_verdict_free(&v);
+	match_mail_free(&m);
+	free(text);
+}
+
 static void
 run_case(const struct kase *k)
 {
@@ -191,11 +220,11 @@ run_case(const struct kase *k)
 		    want ? "ok" : "bad");
 	} else {
 		match_mail_init(&m, mail);
-		got = match_eval(c, &m, &cx, &v) == MATCH_FALSE ? json_false() :
-		    match_verdict_json(&v, &m);
+		got = verdict(c, &m, &cx, &v);
 		gs = ndjson_str(got);
 		if (!ok(json_equal(got, want), "%s (%s:%d)", k->name, k->file, k->line))
 			printf("#   got  %s\n#   want %s\n", gs, k->lines[2]);
+		from_text(k, c, mail, &cx, got);
 		free(gs);
 		json_decref(got);
 	}
