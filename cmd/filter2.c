@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,7 @@ static struct {
 	size_t nheld, capheld, max_held;
 	unsigned long names_done, seen;	/* answers absorbed, for retries */
 	int sigfd, stop, eof, full;
+	double drain;		/* seconds to finish a line at SIGTERM */
 	size_t replayed_left;
 	char pending_path[4096];
 	struct buf out;
@@ -523,6 +525,50 @@ on_signals(void)
 			F.stop = 1;
 }
 
+/* The rest of a line of which only the beginning was read, byte by byte
+ * so as to take nothing of the next line; 0 once it is whole. */
+static int
+read_rest(struct buf *b, double end)
+{
+	struct pollfd p = { .fd = 0, .events = POLLIN };
+	ssize_t r;
+	char c;
+	int ms;
+
+	while ((ms = (end - clock_mono()) * 1000) > 0) {
+		if (poll(&p, 1, ms) <= 0)
+			continue;
+		if ((r = read(0, &c, 1)) == 1 && c == '\n')
+			return 0;
+		if (r == 1)
+			buf_addc(b, c);
+		else if (r == 0 || (errno != EAGAIN && errno != EINTR))
+			return r == 0 ? 0 : -1;
+	}
+	return -1;
+}
+
+/* SIGTERM: the lines read are held or written, and the last one, when only
+ * its beginning was read, is read to its end (for a while: its rest would
+ * be a malformed line for whoever reads next); then the waiting pairs are
+ * saved. */
+static void
+stop_reading(struct line_reader *lr)
+{
+	struct buf rest = { 0 };
+
+	if (take_lines(lr, 1) == 0 && lr->len && !lr->skipping) {
+		buf_add(&rest, lr->buf + lr->start, lr->len);
+		if (read_rest(&rest, clock_mono() + F.drain) == 0)
+			take_line(rest.p, rest.len, lr->lineno + 1, 0);
+		else
+			log_warn("stopping inside a line: its beginning is lost bytes=%zu", rest.len);
+		buf_free(&rest);
+	}
+	out_flush();
+	save_held();
+}
+
 /* A transfer that ends inside http_wait()'s first curl_multi_perform() is
  * reported only after its poll, which then sleeps for nothing: look once
  * without sleeping, then sleep only if nothing came. */
@@ -570,11 +616,8 @@ run(void)
 		}
 		esi_run(F.esi);
 	}
-	if (F.stop) {
-		take_lines(&lr, 1);	/* read already: hold or write them */
-		out_flush();
-		save_held();
-	}
+	if (F.stop)
+		stop_reading(&lr);
 	line_free(&lr);
 }
 
@@ -675,6 +718,7 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	F.max_held = conf_long(maxw, "FILTER2_MAX_WAITING", 10000);
+	F.drain = conf_num(NULL, "FILTER2_DRAIN", 2);
 	setup(url, redis, dir);
 	replay();
 	run();
