@@ -19,6 +19,7 @@
  * Exit: 0 at end of input or on SIGTERM/SIGINT (after the lines already
  * read); 100 usage; 111 output or system error. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -521,6 +522,7 @@ main(int argc, char **argv)
 		usage();
 	sfd = sig_init(0);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	fcntl(1, F_SETPIPE_SZ, 1 << 20);	/* pairs are big: fewer wake-ups */
 	run(&f, sfd);
 	log_info("done pairs=%lu kept=%lu pending=%lu dropped=%lu invalid=%lu",
 	    f.pairs, f.kept, f.pending, f.dropped, f.bad);

@@ -359,7 +359,7 @@ main(int argc, char **argv)
 		usage();
 	sfd = sig_init(0);	/* before loading: a SIGHUP then waits for the loop */
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-	fcntl(1, F_SETPIPE_SZ, 1 << 20);
+	fcntl(1, F_SETPIPE_SZ, 1 << 20);	/* pairs are big: fewer wake-ups */
 	load(&f, 1);
 	run(&f, sfd);
 	drop_live(&f);

@@ -2425,27 +2425,21 @@ match_kind(const struct match_verdict *v)
 	return kill ? "kill" : "neutral";
 }
 
-static int
-cmp_size(const void *a, const void *b)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 size_t
 match_attackers(const struct match_verdict *v, size_t *out, size_t n)
 {
-	size_t k = 0, u = 0;
+	unsigned char *seen = xcalloc(n, 1);
+	size_t k = 0;
 
-	for (size_t i = 0; i < v->len && k < n; i++)
-		if (v->log[i] >= 0)
-			out[k++] = (size_t)v->log[i];
-	qsort(out, k, sizeof *out, cmp_size);
-	for (size_t i = 0; i < k; i++)
-		if (!u || out[u - 1] != out[i])
-			out[u++] = out[i];
-	return u;
+	/* The log repeats an attacker once per test it met: mark, then list. */
+	for (size_t i = 0; i < v->len; i++)
+		if (v->log[i] >= 0 && (size_t)v->log[i] < n)
+			seen[v->log[i]] = 1;
+	for (size_t i = 0; i < n; i++)
+		if (seen[i])
+			out[k++] = i;
+	free(seen);
+	return k;
 }
 
 /* Closer: fewer jumps (a known count beats an unknown one), then fewer

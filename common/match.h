@@ -166,8 +166,8 @@ enum match_tv match_eval(const struct match_cond *c, struct match_mail *m,
     const struct match_ctx *cx, struct match_verdict *v);
 /* "loss", "kill" or "neutral". */
 const char *match_kind(const struct match_verdict *v);
-/* The attackers of the verdict, ascending and unique: fills out (room for
- * m->nattackers) and returns how many. */
+/* The attackers of the verdict, ascending and unique: fills out (n is its
+ * room, m->nattackers) and returns how many. */
 size_t match_attackers(const struct match_verdict *v, size_t *out, size_t n);
 /* The closest reference that held (fewest jumps, then fewest light years),
  * or NULL. */
