@@ -444,13 +444,15 @@ setup(struct puller *p, const struct opts *o)
 	struct http_opts ho = { .useragent = conf_useragent(),
 		.timeout_ms = conf_num(NULL, "R2Z2_TIMEOUT", 30) * 1000,
 		.max_host_conns = 2, .follow = 1 };
+	double rate;
 
 	p->sigfd = sig_init(0);
 	p->http = http_new(&ho);
 	p->base = conf_str(NULL, "R2Z2_URL", "https://r2z2.zkillboard.com");
 	p->redisq = conf_str(NULL, "REDISQ_URL", NULL);
 	p->head_wait = conf_num(NULL, "R2Z2_HEAD_WAIT", 6);
-	p->min_gap = 1 / conf_num(NULL, "R2Z2_RATE", p->redisq ? 2 : 10);
+	rate = conf_num(NULL, "R2Z2_RATE", p->redisq ? 2 : 10);
+	p->min_gap = rate > 0 ? 1 / rate : 0;	/* 0: no cap (tests, mirrors) */
 	p->missing_tries = conf_long(NULL, "R2Z2_MISSING_TRIES", 3);
 	p->resync_after = conf_long(NULL, "R2Z2_RESYNC_AFTER", 10);
 	p->once = o->once;

@@ -285,23 +285,38 @@ finish(struct http *h, CURLMsg *m)
 	job_free(h, j);
 }
 
+/* Run the callbacks of finished transfers; how many there were. */
+static int
+reap(struct http *h)
+{
+	int left, n = 0;
+	CURLMsg *m;
+
+	while ((m = curl_multi_info_read(h->multi, &left)))
+		if (m->msg == CURLMSG_DONE) {
+			finish(h, m);
+			n++;
+		}
+	return n;
+}
+
 int
 http_wait(struct http *h, struct curl_waitfd *extra, unsigned n, int timeout_ms)
 {
-	int running, ready = 0, left;
-	CURLMsg *m;
+	int running, ready = 0;
 
 	for (unsigned i = 0; i < n; i++)
 		extra[i].revents = 0;
 	if (curl_multi_perform(h->multi, &running) != CURLM_OK)
 		return -1;
+	/* A transfer that ended in that perform must not wait for the poll. */
+	if (reap(h))
+		timeout_ms = 0;
 	if (curl_multi_poll(h->multi, extra, n, timeout_ms, NULL) != CURLM_OK)
 		return -1;
 	if (curl_multi_perform(h->multi, &running) != CURLM_OK)
 		return -1;
-	while ((m = curl_multi_info_read(h->multi, &left)))
-		if (m->msg == CURLMSG_DONE)
-			finish(h, m);
+	reap(h);
 	for (unsigned i = 0; i < n; i++)
 		ready += extra[i].revents != 0;
 	return ready;
