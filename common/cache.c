@@ -292,10 +292,11 @@ where(const struct cache *c, char *buf, size_t n)
 }
 
 static void
-went_down(struct cache *c, const char *why)
+went_down(struct cache *c, const char *reason)
 {
-	char w[256];
+	char w[256], why[128];
 
+	snprintf(why, sizeof why, "%s", reason);	/* it may live in c->rc */
 	if (c->rc)
 		redisFree(c->rc);
 	c->rc = NULL;
@@ -513,13 +514,14 @@ cache_flush(struct cache *c)
 	size_t nr = c->nreads, nw = c->nwrites;
 	redisReply **rep;
 
+	/* Reconnect when the back-off is over, idle or not. */
+	if (!c->rc && c->st.redis >= 0 && clock_mono() >= c->next_try)
+		connect_redis(c);
 	if (!nr && !nw)
 		return 0;
 	/* Callbacks may queue more: they go to fresh arrays, next flush. */
 	c->reads = NULL, c->nreads = c->areads = 0;
 	c->writes = NULL, c->nwrites = c->awrites = 0;
-	if (!c->rc && c->st.redis >= 0 && clock_mono() >= c->next_try)
-		connect_redis(c);
 	rep = calloc(nr + 1, sizeof *rep);
 	if (c->rc) {
 		append_all(c, rd, nr, wr, nw);
