@@ -169,6 +169,7 @@ on_ids(void *arg, enum esi_status st, json_t *j)
 		if (nm && !strcasecmp(nm, n->name) && json_integer_value(json_object_get(e, "id")) > 0) {
 			n->id = json_integer_value(json_object_get(e, "id"));
 			n->canon = strdup(nm);
+			break;
 		}
 	}
 	if (n->id < 0)
@@ -292,17 +293,24 @@ name_id(const struct rev *r, const char *name, const char **canon)
 	return -1;
 }
 
+struct octx {			/* what the oracle needs, and what it saw */
+	struct rev *rev;
+	int unknown;		/* entries it could not answer yet */
+};
+
 /* The oracle of match.h: references by name need their revision's ids. */
 static enum match_tv
 oracle(void *arg, const struct match_mail *m, const struct match_near *ref,
     struct match_distance *d)
 {
+	struct octx *o = arg;
 	const char *name = ref->name;
-	int64_t at = ref->system ? ref->system : name_id(arg, ref->name, &name);
+	int64_t at = ref->system ? ref->system : name_id(o->rev, ref->name, &name);
+	enum match_tv t = at < 0 ? MATCH_FALSE : at == 0 ? MATCH_UNKNOWN :
+	    geo_near(F.geo, at, name, m, ref, d);
 
-	if (at <= 0)
-		return at ? MATCH_FALSE : MATCH_UNKNOWN;
-	return geo_near(F.geo, at, name, m, ref, d);
+	o->unknown += t == MATCH_UNKNOWN;
+	return t;
 }
 
 /* ------------------------------------------------------------ pairs */
@@ -329,7 +337,8 @@ decide(json_t *pair, struct rev *r)
 {
 	struct match_mail m = { 0 };
 	struct match_verdict v = { 0 };
-	struct match_ctx cx = { .now = clock_wall(), .oracle = oracle, .oracle_arg = r };
+	struct octx o = { r, 0 };
+	struct match_ctx cx = { .now = clock_wall(), .oracle = oracle, .oracle_arg = &o };
 	int pending = json_is_true(json_object_get(json_object_get(pair, "match"), "pending"));
 	enum match_tv t = MATCH_TRUE;
 	json_t *verdict = NULL;
@@ -338,6 +347,10 @@ decide(json_t *pair, struct rev *r)
 	match_mail_init(&m, json_object_get(pair, "mail"));
 	if (pending)
 		t = match_eval(r->s->match, &m, &cx, &v);
+	/* True already, but a reference still unknown may be the closest one,
+	 * which the verdict reports: wait for every distance. */
+	if (t == MATCH_TRUE && o.unknown)
+		t = MATCH_UNKNOWN;
 	if (t == MATCH_TRUE && r->s->nmentions)
 		k = mention_choose(F.ms, r->s, &m, &cx);
 	if (t == MATCH_FALSE)
@@ -664,8 +677,6 @@ setup(const char *url, const char *redis, const char *dir)
 	snprintf(F.pending_path, sizeof F.pending_path, "%s/filter2.pending", dir);
 	snprintf(path, sizeof path, "%s/filter2.cooldowns", dir);
 	F.ms = mention_open(path);
-	if (fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK) < 0)
-		log_fatal(EXIT_TEMP, "stdin: %s", strerror(errno));
 }
 
 static void

@@ -259,6 +259,55 @@ test_failures(void)
 	ok(1, "freed while waiting");
 }
 
+/* near NEAR on a mail in system sys: the answer once ESI has answered. */
+static enum match_tv
+near(struct geo *g, int sys, const char *sysname, int at, long jumps, double ly,
+    struct match_distance *d)
+{
+	json_t *j = json_pack("{s:{s:I,s:s,s:{s:f,s:f,s:f}}}", "system", "id",
+	    (json_int_t)sid(sys), "name", sysname, "position", "x", sys * GEO_LY, "y", 0.0, "z", 0.0);
+	struct match_mail m = { 0 };
+	struct match_near ref = { .system = sid(at), .jumps = jumps, .lightyears = ly };
+	enum match_tv t;
+
+	match_mail_init(&m, j);
+	for (;;) {
+		*d = (struct match_distance){ .jumps = -1, .lightyears = -1 };
+		if ((t = geo_near(g, sid(at), "Written", &m, &ref, d)) != MATCH_UNKNOWN || !deliver())
+			break;
+	}
+	match_mail_free(&m);
+	json_decref(j);
+	return t;
+}
+
+static void
+test_near(void)
+{
+	struct match_distance d;
+	struct geo *g;
+
+	small_map();
+	g = geo_new(fake_get, NULL);
+	nq = nlog = 0;
+	is_int(near(g, 4, "Sys04", 1, 3, -1, &d), MATCH_TRUE, "near: 3 jumps within 3");
+	ok(d.system == sid(1) && d.jumps == 3 && fabs(d.lightyears - 3) < 1e-9,
+	    "near: reports the reference, jumps and light years");
+	is_str(d.name, "Sys01", "near: the reference's name from ESI");
+	is_int(near(g, 4, "Sys04", 1, 2, -1, &d), MATCH_FALSE, "near: 3 jumps beyond 2");
+	is_int(near(g, 4, "Sys04", 1, 3, 2.5, &d), MATCH_FALSE, "near: both limits must hold (3 ly)");
+	is_int(near(g, 4, "Sys04", 1, -1, 3, &d), MATCH_TRUE, "near: light years alone (inclusive)");
+	ok(d.jumps == -1, "near: no jumps reported for a light-year entry");
+	is_int(near(g, 10, "Sys10", 9, -1, 1.5, &d), MATCH_TRUE, "near: a wormhole within light years");
+	is_int(near(g, 10, "Sys10", 9, 5, -1, &d), MATCH_FALSE, "near: a wormhole fails a jump limit");
+	is_int(near(g, 10, "Sys10", 10, 0, -1, &d), MATCH_TRUE, "near: ... but is 0 jumps from itself");
+	ok(d.jumps == 0 && d.lightyears == 0, "near: 0 jumps, 0 ly");
+	is_str(d.name, "Sys10", "near: its name from the mail, asked nothing");
+	is_int(near(g, 3, "Sys03", 11, -1, 100, &d), MATCH_FALSE,
+	    "near: a reference ESI does not know is never near");
+	geo_free(g);
+}
+
 static long
 bfs(int a, int b, long limit)
 {
@@ -327,6 +376,7 @@ main(void)
 	test_known_answers();
 	test_lazy();
 	test_failures();
+	test_near();
 	test_random();
 	return done_testing();
 }
