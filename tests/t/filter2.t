@@ -160,14 +160,26 @@ fake_ctl "$esi_url" '{"faults":[{"match":"^/universe/s","status":503,"times":2}]
 case_run flaky '[{"system":30000001,"jumps":3}]'
 is "$(requests | grep -c .)" 12 "flaky: the two failures were retried (10 + 2 requests)"
 
-# 7. a closed output: one fatal line, exit 111
+# 7. in the pipeline: stream-fanout | filter1 | filter2
+if command -v stream-fanout >/dev/null && command -v filter1 >/dev/null; then
+	mkdir -p "$T/sd"
+	echo '{"match":{"near":[{"system":30000016,"jumps":2}]},"targets":[{"discord":"$X"}]}' >"$T/sd/d0b2.json"
+	STREAMS_DIR=$T/sd stream-fanout <"$T/mails" 2>"$T/pipe.err" | filter1 2>>"$T/pipe.err" |
+		filter2 >"$T/pipe.out" 2>>"$T/pipe.err"
+	is "$(expect '[{"system":30000016,"jumps":2}]' got <"$T/pipe.out" | sort)" \
+		"$(expect '[{"system":30000016,"jumps":2}]' | sort)" "pipeline: filter1 marks, filter2 decides, as a plain BFS says"
+else
+	ok 0 "# SKIP no stream-fanout or filter1"
+fi
+
+# 8. a closed output: one fatal line, exit 111
 pairs '[{"system":30000001,"jumps":0}]' >"$T/full.in"
 filter2 <"$T/full.in" >/dev/full 2>"$T/full.err"
 is "$?" 111 "/dev/full: exit 111"
 grep -q 'fatal: cannot write output' "$T/full.err"
 ok $? "/dev/full: says so"
 
-# 8. usage
+# 9. usage
 filter2 --bogus 2>/dev/null
 is "$?" 100 "unknown option: exit 100"
 done_testing
