@@ -294,6 +294,8 @@ class EsiRole(Role):
         m = req.method
         if m == "POST" and parts == ["universe", "names"]:
             return self.post_names(req)
+        if m == "POST" and parts == ["universe", "ids"]:
+            return self.post_ids(req)
         if m not in ("GET", "HEAD"):
             return json_reply(405 if parts else 404,
                               {"error": "Method not allowed"})
@@ -393,6 +395,37 @@ class EsiRole(Role):
             if r is None:
                 return json_reply(404, {"error": NAMES_404})
             out.append({"category": r[1], "id": i, "name": r[0]})
+        return json_reply(200, out)
+
+    def post_ids(self, req):
+        """POST /universe/ids: names (exact, case-insensitive) to ids, by
+        category; names that match nothing are left out, as ESI does."""
+        try:
+            names = json.loads(req.body.decode("utf-8"))
+        except ValueError:
+            return json_reply(400, {"error": "Invalid body: not JSON"})
+        if not isinstance(names, list) or not names or len(names) > 500 or \
+                not all(isinstance(x, str) for x in names):
+            return json_reply(400, {"error": "Body must be an array of 1 to 500 names"})
+        if not hasattr(self, "by_name"):
+            idx = {}
+            tables = (("systems", self.systems), ("constellations", self.consts),
+                      ("regions", self.regions))
+            for key, table in tables:
+                for i, v in table.items():
+                    idx.setdefault(v["name"].lower(), []).append((key, i, v["name"]))
+            for i, (name, _) in self.types.items():
+                idx.setdefault(name.lower(), []).append(("inventory_types", i, name))
+            plural = {"character": "characters", "corporation": "corporations",
+                      "alliance": "alliances", "faction": "factions"}
+            for i, (name, cat) in self.names.items():
+                if cat in plural:
+                    idx.setdefault(name.lower(), []).append((plural[cat], i, name))
+            self.by_name = idx
+        out = {}
+        for n in names:
+            for key, i, name in self.by_name.get(n.lower(), []):
+                out.setdefault(key, []).append({"id": i, "name": name})
         return json_reply(200, out)
 
     def universe(self, req, kind, sid, now):

@@ -194,6 +194,9 @@ curl -s -D "$TMP/h" -o "$TMP/b" -d '[90000001, 90000002]' "$E/universe/names"
 is "esi: one bad id fails the whole batch with 404" "$(head -1 "$TMP/h" | cut -d' ' -f2)" 404
 jtrue 'd == {"error": "Ensure all IDs are valid before resolving."}' <"$TMP/b"
 ok $? "esi: names 404 body"
+curl -s -d '["arvoda", "Rifter", "No Such Place"]' "$E/universe/ids" |
+	jtrue 'd == {"systems": [{"id": 30000001, "name": "Arvoda"}], "inventory_types": [{"id": 587, "name": "Rifter"}]}'
+ok $? "esi: /universe/ids resolves names case-insensitively, leaves out the unknown"
 is "esi: duplicate ids are 400" "$(code "$E/universe/names" -d '[1,1]')" 400
 curl -s -D "$TMP/h" -o "$TMP/b" "$E/latest/universe/systems/30000002/"
 jtrue 'd["stargates"] == [50000002, 50000003, 50000004] and d["constellation_id"] == 20000001 and d["security_status"] == 0.945913' <"$TMP/b"
