@@ -167,7 +167,9 @@ set_free(struct set *s)
 static const char *
 path(char *buf, size_t n, const char *sub, const char *name)
 {
-	snprintf(buf, n, "%s/%s%s%s", E.dir, sub, *name ? "/" : "", name);
+	/* A path that does not fit is an error, never a silently cut name. */
+	if ((size_t)snprintf(buf, n, "%s/%s%s%s", E.dir, sub, *name ? "/" : "", name) >= n)
+		log_fatal(EXIT_PERM, "state path too long dir=%s", E.dir);
 	return buf;
 }
 
