@@ -16,6 +16,9 @@
  * is stored as "<fresh_until> <bytes>" under prefix+key with an EX of its
  * whole life (fresh + keep), so Redis itself forgets it.
  *
+ * A Redis that went away is a write to a closed socket: SIGPIPE must be
+ * ignored (sig_init() does).
+ *
  * Ownership: keys and values are copied in; values handed out are borrowed
  * and valid until the next call into the cache. */
 #ifndef CACHE_H
