@@ -62,8 +62,8 @@ for s in $SETS; do
 	python3 "$ROOT/bench/streams/gen.py" --mails "$W/mails" --count "$s" --out "$W/s$s" --seed 1
 	LOAD=$(load_time "$W/s$s")
 	echo "$s streams: loaded in $LOAD s (not counted below)"
-	# Naive pairing costs mails x streams: an even sample of about 4e5/s mails.
-	k=$(( s * N / 400000 )); [ "$k" -lt 1 ] && k=1
+	# Naive pairing costs mails x streams: an even sample worth 1.5e6 pairs.
+	k=$(( s * N / 1500000 )); [ "$k" -lt 1 ] && k=1
 	awk -v k="$k" 'NR % k == 0' "$W/mails" >"$W/sample$s"
 	ns=$(wc -l <"$W/sample$s")
 	printf '%-8s %-22s %8s %10s %10s %10s\n' streams run mails mails/s pairs/mail kept/mail
@@ -76,17 +76,20 @@ for s in $SETS; do
 	eval "r_index_$s=$ri r_sample_$s=$rj r_naive_$s=$rn"
 	if [ "$s" = 100 ]; then
 		python3 "$ROOT/bench/streams/tojq.py" "$W/s$s" >"$W/match.jq"
+		awk 'NR % 6 == 0' "$W/mails" >"$W/jqsample"	# jq is slow
+		ns=$(wc -l <"$W/jqsample")
 		a=$(now)
-		jq -c -f "$W/match.jq" <"$W/sample$s" >"$W/jq.out"
+		jq -c -f "$W/match.jq" <"$W/jqsample" >"$W/jq.out"
 		b=$(now)
-		LOAD=0
-		"$BIN/stream-fanout" -q -d "$W/s$s" <"$W/sample$s" 2>/dev/null | "$BIN/filter1" -q >"$W/f1.out"
+		"$BIN/stream-fanout" -q -d "$W/s$s" <"$W/jqsample" 2>/dev/null | "$BIN/filter1" -q >"$W/f1.out"
 		same=no
 		cmp -s <(jq -c '[.mail.killmail_id, .stream.id]' "$W/jq.out") \
 			<(jq -c '[.mail.killmail_id, .stream.id]' "$W/f1.out") && same=yes
-		printf '%-8s %-22s %8s %10s %10s %10s\n' "$s" "jq baseline, sample" "$ns" \
+		printf '%-8s %-22s %8s %10s %10s %10s\n' "$s" "jq baseline, 1 in 6" "$ns" \
 			"$(rate "$ns" "$a" "$b")" - "$(ratio "$(wc -l <"$W/jq.out")" "$ns")"
 		r_jq=$(rate "$ns" "$a" "$b")
+		read -r r_jqi _ _ <<<"$(run "q$s" "$W/s$s" "$W/jqsample" "")"
+		printf '%-8s %-22s %8s %10s\n' "$s" "index, 1 in 6" "$ns" "$r_jqi"
 		echo "         (jq keeps the same (mail, stream) pairs as filter1: $same)"
 	fi
 done
@@ -95,5 +98,5 @@ for s in $SETS; do
 	eval "ri=\$r_index_$s rj=\$r_sample_$s rn=\$r_naive_$s"
 	echo "$s streams: $ri mails/s with the index (all mails); on the sample $(ratio "$rj" "$rn")x the naive fanout"
 done
-[ -n "${r_jq:-}" ] && echo "100 streams: the index is $(ratio "$r_index_100" "$r_jq")x the jq baseline"
+[ -n "${r_jq:-}" ] && echo "100 streams: on the same mails the index is $(ratio "$r_jqi" "$r_jq")x the jq baseline"
 echo "goals: 1,000 streams >= 1,000 mails/s and >= 10x naive; 10,000 streams >= 200 mails/s"

@@ -12,9 +12,12 @@
  *		... match_verdict_json(&v, &m) ...
  *	match_verdict_free(&v); match_mail_free(&m); match_free(c);
  *
+ * (match_mail_parse(&m, text, len) reads the mail from its text instead.)
+ *
  * Ownership: match_compile returns a new condition (match_free); it copies
  * what it keeps of its json arguments.  A struct match_mail borrows its json
- * (keep it alive while the mail is used) and owns the rest (match_mail_free).
+ * or its text (keep it alive while the mail is used) and owns the rest
+ * (match_mail_free).
  * A struct match_verdict belongs to the caller (match_verdict_free).
  * match_verdict_json returns a new reference.  Nothing else allocates for
  * the caller. */
