@@ -969,16 +969,18 @@ pump_names(struct esi *e, double now)
 	e->names_since = now;
 }
 
+/* While ESI fails, what was queued with a stale copy is answered with it
+ * rather than sent to fail; the rest goes out as the limits allow. */
 static void
 pump_queue(struct esi *e, double now)
 {
 	struct want *w, *prev = NULL, *nx;
 
-	for (w = e->qhead; w && can_send(e, -1, now); w = nx) {
-		int g = group_of(e, w->path);
+	for (w = e->qhead; w && (e->failing || can_send(e, -1, now)); w = nx) {
+		int g = group_of(e, w->path), stale = e->failing && w->stale && is_static(w);
 
 		nx = w->qnext;
-		if (w->due > now || !can_send(e, g, now)) {
+		if (!stale && (w->due > now || !can_send(e, g, now))) {
 			prev = w;
 			continue;
 		}
@@ -988,6 +990,11 @@ pump_queue(struct esi *e, double now)
 			e->qhead = nx;
 		if (e->qtail == w)
 			e->qtail = prev;
+		if (stale) {
+			e->st.stale_served++;
+			if (answer_cached(e, w, w->stale, w->stale_len, NULL, 0) == 0)
+				continue;
+		}
 		send_want(e, w, now);
 	}
 }

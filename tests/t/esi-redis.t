@@ -86,4 +86,23 @@ ok $? "no Redis: the same mails"
 REDIS_URL=http://x esi-resolve </dev/null 2>/dev/null
 is "$?" 100 "a malformed REDIS_URL: exit 100"
 
+# 5. ESI down two days later: static universe data is served stale
+#    (names were cached for longer than that: ESI_TTL_DEFAULT)
+rcli flushall >/dev/null
+export ESI_TTL_DEFAULT=30d
+grep -v '"killmail_id":[0-9]*,"hash"' "$T/in" | head -20 >"$T/in5"
+INSIGHT_NOW=1800000000 ESI_URL=$a_url REDIS_URL=$r_url esi-resolve -T <"$T/in5" >"$T/o5a" 2>/dev/null
+start_fake dn esi --data "$T/fx" --faults '[{"match":"/","status":503,"times":-1}]' || exit 1
+INSIGHT_NOW=$((1800000000 + 2 * 86400)) ESI_URL=$dn_url REDIS_URL=$r_url \
+	esi-resolve -T <"$T/in5" >"$T/o5b" 2>"$T/e5b"
+is "$?" 0 "ESI down, universe stale: exit 0"
+norm "$T/o5b" | cmp -s - <(norm "$T/o5a")
+ok $? "ESI down, universe stale: the same mails from stale data"
+served=$(grep -o 'stale_served=[0-9]*' "$T/e5b" | cut -d= -f2)
+ok "$([ "${served:-0}" -gt 0 ]; echo $?)" "stale answers were served ($served)"
+ok "$([ "$(reqs "$T/dn.log")" -gt 0 ]; echo $?)" "ESI was asked first ($(reqs "$T/dn.log") requests, all 503)"
+INSIGHT_NOW=$((1800000000 + 8 * 86400)) ESI_URL=$dn_url REDIS_URL=$r_url ESI_DRAIN=0.2 \
+	timeout -s TERM 3 esi-resolve -T <"$T/in5" >"$T/o5c" 2>/dev/null
+is "$(wc -l <"$T/o5c")" 0 "past ESI_STALE_MAX nothing stale is served: mails wait"
+
 done_testing
