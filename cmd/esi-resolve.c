@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -492,6 +493,7 @@ emit(struct mail *m)
 {
 	if (m->out) {
 		ndjson_out(m->out);
+		log_trace("out", (long long)idof(m->pkg, "killmail_id"), NULL);
 		g.out++;
 	} else if (printf("%s\n", m->line) < 0 || fflush(stdout))
 		log_fatal(EXIT_TEMP, "write to stdout failed: %s", strerror(errno));
@@ -620,11 +622,35 @@ save_line(FILE *f, const char *l, size_t n)
 		log_fatal(EXIT_TEMP, "write %s: %s", g.state, strerror(errno));
 }
 
-/* Every line read and not yet written out: mails in flight, replay lines
- * not taken yet, complete lines still in the input buffer. */
-static void
-save(struct line_reader *lr)
+/* The input stopped inside a line: read on to its end, a byte at a time
+ * so that not one byte of the next line leaves the pipe.  0: done. */
+static int
+finish_line(struct line_reader *lr, struct buf *b, double deadline)
 {
+	struct pollfd p = { lr->fd, POLLIN, 0 };
+	ssize_t r;
+	char c;
+
+	buf_add(b, lr->buf + lr->start, lr->len);
+	for (;;) {
+		int ms = (int)((deadline - clock_mono()) * 1000);
+
+		if (ms <= 0 || poll(&p, 1, ms) <= 0)
+			return -1;
+		if ((r = read(lr->fd, &c, 1)) < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0 || c == '\n')
+			return r < 0 ? -1 : 0;	/* end of input ends the line too */
+		buf_addc(b, c);
+	}
+}
+
+/* Every line read and not yet written out: mails in flight, replay lines
+ * not taken yet, lines still in the input buffer (the last one finished). */
+static void
+save(struct line_reader *lr, double deadline)
+{
+	struct buf part = { 0 };
 	char tmp[4096], *l;
 	size_t n, saved = 0;
 	FILE *f;
@@ -638,8 +664,11 @@ save(struct line_reader *lr)
 		save_line(f, replay.lines[replay.next], strlen(replay.lines[replay.next]));
 	while (line_next(lr, &l, &n) == 1 && ++saved)
 		save_line(f, l, n);
-	if (lr->len)
-		log_warn("a partial input line was lost at the stop bytes=%zu", lr->len);
+	if (lr->len && finish_line(lr, &part, deadline) == 0 && ++saved)
+		save_line(f, part.p, part.len);
+	else if (lr->len)
+		log_warn("a partial input line was lost at the stop bytes=%zu", part.len);
+	buf_free(&part);
 	if (fflush(f) || fsync(fileno(f)) || fclose(f))
 		log_fatal(EXIT_TEMP, "write %s: %s", tmp, strerror(errno));
 	if (!saved)
@@ -702,13 +731,6 @@ report(void)
 	    s.cached, s.shared, s.stale_served, c.entries, c.bytes, c.redis_hits);
 }
 
-/* The input buffer ends inside a line. */
-static int
-partial(const struct line_reader *lr)
-{
-	return lr->len && lr->buf[lr->start + lr->len - 1] != '\n';
-}
-
 struct loop {
 	struct line_reader lr;
 	int sigfd, term, eof;
@@ -735,8 +757,7 @@ turn(struct loop *L)
 	struct curl_waitfd fds[2] = { { L->sigfd, CURL_WAIT_POLLIN, 0 },
 		{ 0, CURL_WAIT_POLLIN, 0 } };
 	int r = L->term ? 0 : take_lines(&L->lr), ms = esi_timeout(g.esi, 1000);
-	int want_in = !L->eof && ((r == 0 && g.live < g.max_mails && !L->term) ||
-	    (L->term && partial(&L->lr)));	/* at a stop, read on to a line's end */
+	int want_in = !L->eof && r == 0 && g.live < g.max_mails && !L->term;
 
 	if (L->term)
 		ms = ms < 100 ? ms : 100;
@@ -759,9 +780,8 @@ run(struct loop *L)
 {
 	for (;;) {
 		turn(L);
-		if (L->term && (!g.live || clock_mono() >= L->deadline) &&
-		    (!partial(&L->lr) || L->eof || clock_mono() >= L->deadline)) {
-			save(&L->lr);
+		if (L->term && (!g.live || clock_mono() >= L->deadline)) {
+			save(&L->lr, L->deadline + 1);
 			return;
 		}
 		if (L->eof && !g.live && replay.next == replay.n &&
