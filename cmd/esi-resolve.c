@@ -101,13 +101,11 @@ hexhash(const char *h)
 }
 
 static json_t *
-first(json_t *o, const char *k1, const char *k2, const char *k3)
+either(json_t *o, const char *k1, const char *k2)
 {
 	json_t *v = json_object_get(o, k1);
 
-	if (!v && k2)
-		v = json_object_get(o, k2);
-	return !v && k3 ? json_object_get(o, k3) : v;
+	return v ? v : json_object_get(o, k2);
 }
 
 /* Bring the shapes we accept to one, a new object: killmail_id, hash, esi
@@ -126,17 +124,16 @@ normalise(json_t *j, int *pass)
 		return NULL;
 	if (json_is_object(p))
 		j = p;
-	esi = first(j, "esi", "killmail", NULL);
+	esi = either(j, "esi", "killmail");
 	if (!esi && json_object_get(j, "victim"))
 		esi = j;	/* a bare ESI killmail, as EVE Ref dumps them */
 	zkb = json_object_get(j, "zkb");
-	h = first(j, "hash", NULL, NULL);
-	if (!json_is_string(h))
+	if (!json_is_string(h = json_object_get(j, "hash")))
 		h = json_is_string(json_object_get(zkb, "hash")) ?
 		    json_object_get(zkb, "hash") : json_object_get(j, "killmail_hash");
 	pkg = json_object();
-	json_object_set(pkg, "killmail_id", first(j, "killmail_id", "killID", NULL) ?
-	    first(j, "killmail_id", "killID", NULL) : json_object_get(esi, "killmail_id"));
+	json_object_set(pkg, "killmail_id", either(j, "killmail_id", "killID") ?
+	    either(j, "killmail_id", "killID") : json_object_get(esi, "killmail_id"));
 	json_object_set(pkg, "hash", json_is_string(h) ? h : json_null());
 	if (esi)
 		json_object_set(pkg, "esi", esi);
@@ -746,7 +743,7 @@ on_signal(struct loop *L)
 		if ((s == SIGTERM || s == SIGINT) && !L->term) {
 			L->term = 1;
 			L->deadline = clock_mono() + L->drain;
-			log_info("stopping: no more input, in flight get s=%.1f", L->drain);
+			log_info("stopping: no more input; lookups in flight get s=%.1f", L->drain);
 		}
 }
 
