@@ -7,7 +7,8 @@
 #   pipeline_env STATE          the site env files of one pipeline in STATE/env
 #   insight ...                 bin/insight with the test's settings
 #   publish K                   the fake zKillboard publishes K more mails
-#   expect FROM TO              the posts mails FROM..TO must give
+#   expect FROM TO              the posts mails FROM..TO must give (with
+#                               NEAR=1, those of the stream near.json too)
 #   posts                       the posts the fakes accepted
 #   complete FROM TO            all of expect FROM TO have arrived
 # Posts are lines "TARGET KILLMAIL_ID": TARGET d<webhook id> for Discord,
@@ -60,6 +61,7 @@ pipeline_env() {
 	echo "$d_url/api/webhooks/1001/tok-all" >"$1/env/post-discord/HOOK_ALL"
 	echo "$d_url/api/webhooks/1002/tok-caps" >"$1/env/post-discord/HOOK_CAPS"
 	echo "$d_url/api/webhooks/1003/tok-noise" >"$1/env/post-discord/HOOK_NOISE"
+	echo "$d_url/api/webhooks/1004/tok-near" >"$1/env/post-discord/HOOK_NEAR"
 	echo "$s_url/services/T1/B1/X1" >"$1/env/post-slack/SLACK_HS"
 	echo "$s_url/services/T1/B2/X2" >"$1/env/post-slack/SLACK_CAPS"
 	echo "-b 0.1 -B 2" >"$1/env/post-discord/OPTS"
@@ -73,10 +75,32 @@ publish() {
 	NPUB=$((NPUB + $1))
 }
 
+# near.json: within 3 jumps of Arvoda (30000001), posted to webhook 1004.
+NEAR_STREAM='{"match": {"near": [{"system": 30000001, "jumps": 3}]}, "targets": [{"discord": "$HOOK_NEAR"}]}'
+
+# The systems within 3 jumps of Arvoda: breadth-first over jumps.tsv.
+near_systems() {
+	awk -F'\t' 'NR > 1 { adj[$1] = adj[$1] " " $2 }
+	END {
+		d["30000001"] = 0; q[0] = "30000001"; n = 1
+		for (i = 0; i < n; i++) {
+			s = q[i]
+			if (d[s] == 3) continue
+			k = split(adj[s], a, " ")
+			for (j = 1; j <= k; j++)
+				if (!(a[j] in d)) { d[a[j]] = d[s] + 1; q[n++] = a[j] }
+		}
+		for (s in d) print s
+	}' "$FX/jumps.tsv" | jq -s -c .
+}
+
 # What mails FROM..TO (0-based lines of the fixtures) must post, worked out
-# here from the fixture tables with jq, not by the matcher under test.
+# here from the fixture tables with jq and awk, not by the matcher under
+# test.
 expect() {
-	jq -r -n --argjson a "$1" --argjson b "$2" \
+	near=[]
+	[ -n "${NEAR:-}" ] && near=$(near_systems)
+	jq -r -n --argjson a "$1" --argjson b "$2" --argjson near "$near" \
 		--rawfile sys "$FX/systems.tsv" --rawfile types "$FX/types.tsv" \
 		--rawfile groups "$FX/groups.tsv" '
 	def table($t; $k; $v): $t | split("\n")[1:] | map(select(length > 0) | split("\t"))
@@ -89,7 +113,8 @@ expect() {
 	  (select(.solar_system_id < 31000000 and ($sec[.solar_system_id | tostring] | tonumber) >= 0.45)
 	   | "sT1/B1/X1 \($id)"),
 	  (select($gname[$group[.victim.ship_type_id | tostring]] as $g | $caps | index([$g]))
-	   | "d1002 \($id)", "sT1/B2/X2 \($id)")
+	   | "d1002 \($id)", "sT1/B2/X2 \($id)"),
+	  (select(.solar_system_id as $sys | $near | index([$sys])) | "d1004 \($id)")
 	' "$FX/killmails.ndjson" | sort
 }
 
