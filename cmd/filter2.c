@@ -329,6 +329,9 @@ emit(json_t *pair, json_t *verdict, const char *mention)
 		F.mentions++;
 	}
 	out_json(pair);
+	log_trace("out", (long long)json_integer_value(json_object_get(json_object_get(pair,
+	    "mail"), "killmail_id")), json_string_value(json_object_get(json_object_get(pair,
+	    "stream"), "id")));
 }
 
 /* Decide a pair: 1 when written or dropped, 0 when it must wait. */

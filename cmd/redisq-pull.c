@@ -289,6 +289,7 @@ emit(struct puller *p, json_t *pkg, long long seq)
 		return;
 	}
 	ndjson_out(pkg);
+	log_trace("out", (long long)id, NULL);
 }
 
 static void

@@ -124,6 +124,7 @@ load(struct fan *f, int first)
 	log_info("%s streams=%zu live=%zu unindexed=%zu errors=%d shard=%u/%u",
 	    first ? "loaded" : "reloaded", f->set.n, f->nlive,
 	    f->noindex ? f->nlive : index_unguarded(f->ix), bad, f->shard, f->nshard);
+	log_trace(first ? "loaded" : "reloaded", 0, NULL);
 }
 
 static void
@@ -189,6 +190,7 @@ fan_mail(struct fan *f, const char *line, size_t len)
 	}
 	f->mails++;
 	f->pairs += n;
+	log_trace("out", (long long)f->m.killmail_id, NULL);
 }
 
 /* Mails are read straight from their text (match_mail_parse); anything

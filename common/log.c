@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -69,6 +70,21 @@ log_fatal(int code, const char *fmt, ...)
 LEVELFN(log_warn, LOG_WARN)
 LEVELFN(log_info, LOG_INFO)
 LEVELFN(log_debug, LOG_DEBUG)
+
+void
+log_trace(const char *event, long long killmail_id, const char *stream)
+{
+	struct timespec ts;
+	char id[32] = "";
+
+	if (log_level < LOG_DEBUG)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (killmail_id)
+		snprintf(id, sizeof id, " killmail_id=%lld", killmail_id);
+	log_debug("trace event=%s%s%s%s t=%lld.%06ld", event, id, stream ? " stream=" : "",
+	    stream ? stream : "", (long long)ts.tv_sec, ts.tv_nsec / 1000);
+}
 
 /* The last four characters of the path segment after marker, or "". */
 static const char *

@@ -569,6 +569,7 @@ accept_target(const json_t *pair, const json_t *target, const char *tw)
 	E.dirty = 1;
 	dedupe_add(dedupe_key(h, kill));
 	enqueue(h, j);
+	log_trace("spooled", (long long)kill, sid);
 }
 
 /* Is this target's platform handled here or by an earlier stage? */
@@ -626,6 +627,8 @@ send_head(struct hook *h, double now)
 	h->sent_at = now;
 	if (h->bucket && h->bucket->remaining > 0)
 		h->bucket->remaining--;
+	log_trace("send", (long long)json_integer_value(json_object_get(j->entry, "killmail_id")),
+	    json_string_value(json_object_get(j->entry, "stream")));
 	http_request(E.http, "POST", u.p, j->body, j->len, hdrs, on_answer, h);
 	buf_free(&u);
 }
