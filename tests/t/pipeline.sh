@@ -37,13 +37,14 @@ pipeline_fakes() {
 	NPUB=0
 }
 
-# Four streams; every webhook is "$NAME", its URL in the posters' env.
+# Four streams (--shard 0/2: all, caps; 1/2: big, highsec-slack); every
+# webhook is "$NAME", its URL in the posters' env.
 pipeline_streams() {
 	mkdir -p "$1"
 	cat >"$1/all.json" <<-'EOF'
 	{"name": "Everything", "targets": [{"discord": "$HOOK_ALL"}]}
 	EOF
-	cat >"$1/highsec.json" <<-'EOF'
+	cat >"$1/highsec-slack.json" <<-'EOF'
 	{"match": {"space": ["highsec"]}, "targets": [{"slack": "$SLACK_HS", "style": "compact"}]}
 	EOF
 	cat >"$1/caps.json" <<-'EOF'
