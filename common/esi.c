@@ -1052,6 +1052,9 @@ esi_timeout(struct esi *e, int max_ms)
 
 	if (e->rhead || cache_queued(e->c))
 		return 0;
+	/* Every slot in flight: only an answer frees one, and it wakes us. */
+	if (e->inflight >= (e->failing ? 1 : e->o.max_inflight))
+		return max_ms;
 	for (struct want *w = e->qhead; w; w = w->qnext, any = 1)
 		t = fmin(t, due_of(e, w->due, group_of(e, w->path)));
 	for (struct batch *b = e->batches; b; b = b->next, any = 1)
