@@ -74,8 +74,14 @@ install: all
 run: all
 	PATH="$(CURDIR)/$(B)/bin:$$PATH" STATE_DIR=var STREAMS_DIR=streams.d exec bin/insight up
 
+# The whole pipeline against the fakes on ../shared/data (or synthetic
+# data): prints a table, writes it under results/.  Asserts nothing.
+# QUICK=1 for a first look; see bench/run.sh.
+bench: all
+	BIN=$(CURDIR)/$(B)/bin bench/run.sh
+
 clean:
 	rm -rf $(B)
 
-.PHONY: all san deps check check-real install clean run
+.PHONY: all san deps check check-real install clean run bench
 .SECONDARY:

@@ -397,8 +397,8 @@ on_pair(struct f1 *f, const char *line, const struct pair *pr, unsigned long lin
 	}
 	f->kept++;
 	f->pending += r == MATCH_UNKNOWN;
+	log_trace("out", (long long)f->m.killmail_id, e->s->id);	/* before a flush */
 	emit(f, line, pr);
-	log_trace("out", (long long)f->m.killmail_id, e->s->id);
 }
 
 /* The pairs of one mail come together, written {"stream":S,"mail":M} by

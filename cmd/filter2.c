@@ -315,6 +315,15 @@ oracle(void *arg, const struct match_mail *m, const struct match_near *ref,
 
 /* ------------------------------------------------------------ pairs */
 
+/* For the latency benchmark (debug level only). */
+static void
+trace(json_t *pair)
+{
+	log_trace("out", (long long)json_integer_value(json_object_get(json_object_get(pair,
+	    "mail"), "killmail_id")), json_string_value(json_object_get(json_object_get(pair,
+	    "stream"), "id")));
+}
+
 static void
 emit(json_t *pair, json_t *verdict, const char *mention)
 {
@@ -329,9 +338,7 @@ emit(json_t *pair, json_t *verdict, const char *mention)
 		F.mentions++;
 	}
 	out_json(pair);
-	log_trace("out", (long long)json_integer_value(json_object_get(json_object_get(pair,
-	    "mail"), "killmail_id")), json_string_value(json_object_get(json_object_get(pair,
-	    "stream"), "id")));
+	trace(pair);
 }
 
 /* Decide a pair: 1 when written or dropped, 0 when it must wait. */
@@ -435,6 +442,7 @@ take_line(char *line, size_t len, unsigned long lineno, int replayed)
 	} else if (!pending && !has_mentions(stream)) {
 		F.passed++;
 		out_line(line, len);	/* no business here: the very bytes */
+		trace(pair);
 	} else if (!(r = rev_get(stream))->s) {
 		if (pending)
 			F.dropped++;

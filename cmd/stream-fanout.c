@@ -179,6 +179,7 @@ fan_mail(struct fan *f, const char *line, size_t len)
 		text = f->mail.p;
 		len = f->mail.len;
 	}
+	log_trace("out", (long long)f->m.killmail_id, NULL);	/* writing begins */
 	for (size_t i = 0; i < n; i++) {
 		const struct stream *s = f->live[f->noindex ? i : f->cand[i]];
 
@@ -190,7 +191,6 @@ fan_mail(struct fan *f, const char *line, size_t len)
 	}
 	f->mails++;
 	f->pairs += n;
-	log_trace("out", (long long)f->m.killmail_id, NULL);
 }
 
 /* Mails are read straight from their text (match_mail_parse); anything

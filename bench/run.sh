@@ -1,0 +1,426 @@
+#!/bin/bash
+# bench/run.sh: `make bench`, the whole pipeline measured end to end.
+#
+#	make bench [B=build-x] [QUICK=1] [FULL=1] [RUNS=3] [RUNS_LONG=1] [PARTS=...]
+#	BIN=build/bin bench/run.sh
+#
+# The seven stages run as in production, each reading and writing a FIFO
+# (made here with mkfifo; not under s6, which adds nothing to the data path),
+# against the fakes of tests/fake: zKillboard R2Z2 with no rate cap, ESI,
+# Discord with generous buckets (--bucket-limit 1000000 a second: no 429
+# slows a run), and a private redis-server on a unix socket as the shared
+# ESI cache.  The data is the complete day 2021-11-29 of ../shared/data
+# (10,831 killmails, selected at run time into a temporary directory), or
+# synthetic fixtures (tests/gen/fixtures.py) when that is absent.  Stream
+# sets of 100, 1,000 and 10,000 streams come from bench/streams/gen.py; their
+# "$FEED_k" targets are 97 webhooks of the fake Discord.
+#
+# Each figure is the median of its runs, [min-max] beside it:
+#   day      the whole day, 1,000 and 10,000 streams, cold cache (Redis
+#            flushed, new processes) and warm (the same set just ran):
+#            mails/s, posts/s, ESI requests and Redis commands per mail,
+#            each stage's peak RSS and CPU seconds per 1,000 mails (GNU
+#            time), the fakes' and Redis's own CPU seconds;
+#   latency  300 mails spread over the day served at 20/s, warm, 1,000
+#            streams: from the fake R2Z2 serving a mail to the fake Discord
+#            receiving each post, p50/p99/max, and each stage's share.  With
+#            LOG_LEVEL=debug every stage logs "trace event=E killmail_id=N
+#            stream=S t=UNIX" (log_trace, common/log.h) as it writes a line;
+#            bench/pipeline/latency.py joins them with the fakes' logs;
+#   reload   SIGHUP to stream-fanout every 2 s at 20 mails/s, 1,000 and
+#            10,000 streams: time to its "reloaded" trace, mails held up;
+#            and the `stream-fanout --check` that `insight reload` runs first;
+#   floors   the packages through cat in every FIFO; redisq-pull then cat in
+#            every other FIFO (the fake R2Z2's floor); the pipeline without
+#            the posters, then the posters alone on what it wrote (the fake
+#            Discord's floor);
+#   baseline jq matching the 100-stream set (bench/streams/tojq.py) in place
+#            of stream-fanout | filter1, beside the pipeline on that set.
+# STATE_DIR (cursor, spool, dedupe) is on tmpfs (/dev/shm) for the day runs,
+# which then measure the code rather than this machine's fdatasync; one day
+# with 1,000 streams and the latency runs keep it on disk, as deployed (and
+# a latency run on tmpfs shows the difference).
+#
+# Runs: RUNS (3) of most; RUNS_LONG (1) of the long ones: the 10,000-stream
+# day (~460,000 posts, ~4 min a run), the day on disk, the floors of the
+# posters, the latency on tmpfs.  FULL=1 sets RUNS_LONG=RUNS (~30 min; the
+# default takes ~17 min on two cores).  QUICK=1: one run of each on an even
+# 1-in-5 sample of the day (~3 min).  PARTS selects parts, in this order:
+# floors day1k split baseline day10k disk latency latency-tmpfs reload.
+#
+# Nothing is asserted: the table is printed and written with table.md,
+# table.csv and every run as JSON (runs.jsonl) to results/bench-DATE/ (OUT=
+# to change).  KEEP=1 keeps the work directory with the logs of every run.
+# Exit 0, 100 without the tools, 111 when a fake or Redis does not start.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BIN:-$ROOT/build/bin}
+DATA=${DATA:-$ROOT/../shared/data}
+PY=$ROOT/bench/pipeline
+FAKE=$ROOT/tests/fake/fake.py
+QUICK=${QUICK:-} FULL=${FULL:-}
+RUNS=${RUNS:-3} RUNS_LONG=${RUNS_LONG:-1}
+LAT_MAILS=${LAT_MAILS:-300} RELOADS=${RELOADS:-5} SAMPLE=1
+[ -n "$FULL" ] && RUNS_LONG=$RUNS
+[ -n "$QUICK" ] && RUNS=1 RUNS_LONG=1 LAT_MAILS=200 RELOADS=3 SAMPLE=5
+TMO=${TMO:-1800}	# seconds any one stage may run before it is stopped
+STAMP=$(date -u +%Y%m%d-%H%M%S)
+OUT=${OUT:-$ROOT/results/bench-$STAMP}
+
+for t in redisq-pull esi-resolve stream-fanout filter1 filter2 post-discord post-slack; do
+	[ -x "$BIN/$t" ] || { echo "bench: no $BIN/$t (make first)" >&2; exit 100; }
+done
+for t in python3 jq redis-server redis-cli curl; do
+	command -v "$t" >/dev/null || { echo "bench: needs $t" >&2; exit 100; }
+done
+TIME=(/usr/bin/time -f '%e %U %S %M' -o)
+[ -x /usr/bin/time ] || { TIME=(); echo "bench: no GNU time: no RSS or CPU figures" >&2; }
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/insight-bench.XXXXXX") || exit 111
+SHM=$W/shm
+[ -d /dev/shm ] && [ -w /dev/shm ] && SHM=$(mktemp -d /dev/shm/insight-bench.XXXXXX)
+mkdir -p "$OUT" "$SHM" "$W/run"
+PIDS=()		# fakes and redis-server, live; stopped at exit
+STAGES=()	# the stages of the run in progress
+
+cleanup() {
+	for p in "${STAGES[@]}" "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$SHM"
+	[ -n "${KEEP:-}" ] && echo "bench: kept $W" || rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+now() { date +%s.%N; }
+say() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# ---- the fakes and Redis --------------------------------------------------
+
+# fake NAME ROLE ARGS...: start a fake, set NAME_url and NAME_pid
+fake() {
+	local name=$1 role=$2 i
+	shift 2
+	rm -f "$W/$name.port"
+	python3 "$FAKE" --role "$role" --port 0 --port-file "$W/$name.port" --quiet "$@" \
+		2>>"$W/$name.err" &
+	eval "${name}_pid=$!"
+	PIDS+=($!)
+	for i in $(seq 600); do [ -s "$W/$name.port" ] && break; sleep 0.05; done
+	[ -s "$W/$name.port" ] || { echo "bench: fake $name did not start" >&2; cat "$W/$name.err" >&2; exit 111; }
+	eval "${name}_url=http://127.0.0.1:$(cat "$W/$name.port")"
+}
+
+# unfake NAME: stop a fake started by fake (its memory goes with it)
+unfake() {
+	local p
+	eval "p=\${${1}_pid:-0}"
+	[ "$p" -gt 0 ] || return 0	# never kill 0: that is the whole group
+	kill "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	PIDS=($(for q in "${PIDS[@]}"; do [ "$q" != "$p" ] && echo "$q"; done))
+}
+
+ctl() { curl -sf -X POST -H 'Content-Type: application/json' -d "$2" "$1/_ctl" >/dev/null; }
+stats() { curl -sf "$1/_stats"; }
+cpu() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+rcmds() { redis-cli -s "$W/redis.sock" info stats | tr -d '\r' | sed -n 's/^total_commands_processed://p'; }
+
+start_redis() {
+	redis-server --port 0 --unixsocket "$W/redis.sock" --save '' --appendonly no \
+		--dir "$W" --logfile "$W/redis.log" &
+	redis_pid=$!
+	PIDS+=($!)
+	for i in $(seq 200); do redis-cli -s "$W/redis.sock" ping >/dev/null 2>&1 && return; sleep 0.05; done
+	echo "bench: redis-server did not start" >&2
+	exit 111
+}
+
+# ---- the data ---------------------------------------------------------------
+
+# The day's killmails (or synthetic ones), their mail lines, the stream sets.
+prepare() {
+	local d=$W/data
+	mkdir -p "$d"
+	if [ -s "$DATA/killmails.ndjson" ]; then
+		KIND="the real day 2021-11-29 of ../shared/data"
+		UNIVERSE=$(cd "$DATA" && pwd)
+		grep '"killmail_time": *"2021-11-29' "$UNIVERSE/killmails.ndjson" |
+			awk -v k="$SAMPLE" 'NR % k == 0' >"$d/day.ndjson"
+	else
+		KIND="synthetic fixtures (no ../shared/data)"
+		UNIVERSE=$d/fx
+		python3 "$ROOT/tests/gen/fixtures.py" --out "$UNIVERSE" --mails $((6000 / SAMPLE)) >/dev/null || exit 111
+		cp "$UNIVERSE/killmails.ndjson" "$d/day.ndjson"
+	fi
+	[ "$SAMPLE" -gt 1 ] && KIND="$KIND, 1 mail in $SAMPLE"
+	MAILS=$(wc -l <"$d/day.ndjson")
+	DAY=$d/day.ndjson
+	# An even sample for the steady-rate runs: LAT_MAILS mails across the day.
+	awk -v n="$MAILS" -v k="$LAT_MAILS" 'NR % int(n / k > 1 ? n / k : 1) == 0' "$DAY" |
+		head -n "$LAT_MAILS" >"$d/slice.ndjson"
+	python3 "$ROOT/tests/gen/mails.py" --killmails "$DAY" "$UNIVERSE" >"$d/mails.ndjson" || exit 111
+	for n in 100 1000 10000; do
+		python3 "$ROOT/bench/streams/gen.py" --mails "$d/mails.ndjson" --count "$n" \
+			--out "$d/s$n" --seed 1 || exit 111
+	done
+	python3 "$ROOT/bench/streams/tojq.py" "$d/s100" >"$d/match100.jq" || exit 111
+}
+
+# ---- one run of the pipeline ------------------------------------------------
+
+# stage NAME IN OUT COMMAND...: start one stage between two FIFOs (or files)
+stage() {
+	local name=$1 in=$2 out=$3
+	shift 3
+	timeout -k 5 "$TMO" ${TIME[@]+"${TIME[@]}" "$R/$name.time"} "$@" \
+		<"$in" >"$out" 2>"$R/$name.err" &
+	STAGES+=($!)
+}
+
+# leaf PID: the process at the bottom of timeout -> time -> the tool
+leaf() {
+	local p=$1 c
+	while c=$(cat "/proc/$p/task/$p/children" 2>/dev/null) && [ -n "$c" ]; do
+		p=${c%% *}
+	done
+	echo "$p"
+}
+
+# pipe KIND LABEL STREAMS: one run; KIND is full (the seven stages), nopost
+# (up to filter2, into a file), cat (redisq-pull, then cat in every FIFO),
+# pipefloor (the packages through cat only), posters (the recorded pairs
+# into the posters), or jq (jq in place of stream-fanout | filter1).
+# Settings: ZKB (the R2Z2 fake), FROM, RATE, STATE (parent directory),
+# LEVEL (LOG_LEVEL of the stages), META (key=value words for the record).
+pipe() {
+	local kind=$1 label=$2 set=$3 f st t0 t1 r0 r1 c0 c1
+	R=$W/run/$label
+	mkdir -p "$R/fifo"
+	st=$(mktemp -d "$STATE/state.XXXXXX")
+	for f in 1 2 3 4 5 6; do mkfifo "$R/fifo/$f"; done
+	if [ "$kind" != cat ] && [ "$kind" != pipefloor ] && [ "$kind" != nopost ]; then
+		unfake d
+		fake d discord --bucket-limit 1000000 --bucket-window 1
+		for f in $(seq 0 96); do export "FEED_$f=$d_url/api/webhooks/$((1000 + f))/tok$f"; done
+	fi
+	ctl "$ZKB" '{"clear_log":true}'
+	ctl "$e_url" '{"clear_log":true}'
+	export STATE_DIR=$st LOG_LEVEL=$LEVEL R2Z2_URL=$ZKB R2Z2_RATE=$RATE
+	r0=$(rcmds)
+	c0="$(cpu "$zkb_pid") $(cpu "$zl_pid") $(cpu "$e_pid") $(cpu "${d_pid:-0}") $(cpu "$redis_pid")"
+	STAGES=()
+	t0=$(now)
+	case $kind in
+	pipefloor)
+		stage c0 "$W/packages" "$R/fifo/1" cat
+		for f in 1 2 3 4 5; do stage c$f "$R/fifo/$f" "$R/fifo/$((f + 1))" cat; done
+		stage c6 "$R/fifo/6" /dev/null cat ;;
+	posters)
+		stage pd "$W/pairs" "$R/fifo/5" "$BIN/post-discord"
+		stage ps "$R/fifo/5" /dev/null "$BIN/post-slack" ;;
+	*)
+		stage pull /dev/null "$R/fifo/1" "$BIN/redisq-pull" --once --from "$FROM" ;;
+	esac
+	case $kind in
+	cat)
+		for f in 1 2 3 4 5; do stage c$f "$R/fifo/$f" "$R/fifo/$((f + 1))" cat; done
+		stage c6 "$R/fifo/6" "$W/packages" cat ;;
+	full | nopost | jq)
+		stage esi "$R/fifo/1" "$R/fifo/2" "$BIN/esi-resolve"
+		if [ "$kind" = jq ]; then
+			stage jq "$R/fifo/2" "$R/fifo/4" jq -c -f "$W/data/match100.jq"
+		else
+			stage fan "$R/fifo/2" "$R/fifo/3" "$BIN/stream-fanout" -d "$set"
+			stage f1 "$R/fifo/3" "$R/fifo/4" "$BIN/filter1"
+		fi
+		if [ "$kind" = nopost ]; then
+			stage f2 "$R/fifo/4" "${PAIRS:-$W/pairs}" "$BIN/filter2"
+		else
+			stage f2 "$R/fifo/4" "$R/fifo/5" "$BIN/filter2"
+			stage pd "$R/fifo/5" "$R/fifo/6" "$BIN/post-discord"
+			stage ps "$R/fifo/6" /dev/null "$BIN/post-slack"
+		fi ;;
+	esac
+	[ -n "${DURING:-}" ] && "$DURING"
+	wait "${STAGES[@]}"
+	t1=$(now)
+	STAGES=()
+	r1=$(rcmds)
+	c1="$(cpu "$zkb_pid") $(cpu "$zl_pid") $(cpu "$e_pid") $(cpu "${d_pid:-0}") $(cpu "$redis_pid")"
+	stats "$ZKB" >"$R/zkb.stats"
+	stats "$e_url" >"$R/esi.stats"
+	[ -n "${d_url:-}" ] && stats "$d_url" >"$R/dis.stats"
+	[ -n "${AFTER:-}" ] && "$AFTER"
+	python3 "$PY/collect.py" "$R" kind="$kind" label="$label" streams="${set##*/s}" \
+		t0="$t0" t1="$t1" redis0="$r0" redis1="$r1" cpu0="$c0" cpu1="$c1" \
+		state="$STATE_KIND" $META >>"$OUT/runs.jsonl" || say "collect failed for $label"
+	rm -rf "$st" "$R/fifo"
+}
+
+# The throughput settings: the whole day from the R2Z2 fake, no rate cap.
+day() { ZKB=$zkb_url FROM=90000001 RATE=0 LEVEL=info; }
+tmpfs() { STATE=$SHM STATE_KIND=tmpfs; }
+disk() { STATE=$W STATE_KIND=disk; }
+
+# ---- the measurements ---------------------------------------------------------
+
+floors() {
+	local i
+	day; tmpfs
+	for i in $(seq "$RUNS"); do
+		say "floor: redisq-pull then cat in every FIFO ($i/$RUNS)"
+		META="group=floor mails=$MAILS run=$i" pipe cat "catfloor.$i" none
+	done
+	for i in $(seq "$RUNS"); do
+		say "floor: the packages through cat only ($i/$RUNS)"
+		META="group=floor mails=$MAILS run=$i" pipe pipefloor "pipefloor.$i" none
+	done
+}
+
+throughput() {	# throughput STREAMS RUNS STATE
+	local n=$1 runs=$2 i
+	day; $3
+	[ "$3" = disk ] && warm "$n"
+	for i in $(seq "$runs"); do
+		if [ "$3" = tmpfs ]; then
+			redis-cli -s "$W/redis.sock" flushall >/dev/null
+			say "day, $n streams, cold ($i/$runs)"
+			META="group=day cache=cold mails=$MAILS run=$i" pipe full "day$n-cold.$i" "$W/data/s$n"
+		fi
+		say "day, $n streams, warm, state on $STATE_KIND ($i/$runs)"
+		META="group=day cache=warm mails=$MAILS run=$i" pipe full "day$n-warm-$STATE_KIND.$i" "$W/data/s$n"
+	done
+}
+
+# The matching without posting, then the posters alone on what it wrote.
+split_runs() {
+	local i
+	day; tmpfs
+	for i in $(seq "$RUNS_LONG"); do
+		warm 1000
+		say "day, 1000 streams, no posters ($i/$RUNS_LONG)"
+		META="group=split cache=warm mails=$MAILS run=$i" pipe nopost "nopost.$i" "$W/data/s1000"
+		say "posters alone on those pairs ($i/$RUNS_LONG)"
+		META="group=split mails=$MAILS run=$i" pipe posters "posters.$i" none
+	done
+	rm -f "$W/pairs"
+}
+
+# warm STREAMS: when Redis is empty (PARTS left out the cold runs), one
+# unmeasured day, so that "warm" means warm
+warm() {
+	[ "$(redis-cli -s "$W/redis.sock" dbsize)" -gt 0 ] && return
+	say "warming the cache: the day once, $1 streams"
+	PAIRS=/dev/null META="group=prime mails=$MAILS" pipe nopost "warm$1" "$W/data/s$1"
+}
+
+baseline() {
+	local i
+	day; tmpfs
+	warm 100
+	for i in $(seq "$RUNS"); do
+		say "baseline: jq matching 100 streams ($i/$RUNS)"
+		META="group=baseline cache=warm mails=$MAILS run=$i" pipe jq "jq100.$i" "$W/data/s100"
+		say "the pipeline on the same 100 streams ($i/$RUNS)"
+		META="group=baseline cache=warm mails=$MAILS run=$i" pipe full "ours100.$i" "$W/data/s100"
+	done
+}
+
+# Steady 20 mails/s from the slice fake, debug traces on, state on disk.
+lat_after() {
+	curl -sf "$zl_url/_log" >"$R/zkb.log"
+	curl -sf "$d_url/_posts" >"$R/posts.ndjson"
+	python3 "$PY/latency.py" latency "$R" "$W/data/slice.ndjson" 80000001 "$W/data/s1000" \
+		>"$R/latency.json" || say "latency analysis failed"
+}
+# prime STREAMS: the slice once through the matching, so that Redis holds
+# what the walks of this set need whichever parts ran before
+prime() {
+	ZKB=$zl_url FROM=80000001 RATE=0 LEVEL=info; tmpfs
+	PAIRS=/dev/null META="group=prime mails=$LAT_MAILS" pipe nopost "prime$1" "$W/data/s$1"
+}
+latency() {	# latency STATE RUNS
+	local i
+	say "latency: priming the cache"
+	prime 1000
+	ZKB=$zl_url FROM=80000001 RATE=20 LEVEL=debug; $1
+	for i in $(seq "$2"); do
+		say "latency: $LAT_MAILS mails at 20/s, 1000 streams, warm, state on $1 ($i/$2)"
+		AFTER=lat_after META="group=latency cache=warm mails=$LAT_MAILS run=$i" \
+			pipe full "latency-$1.$i" "$W/data/s1000"
+	done
+}
+
+# SIGHUP to stream-fanout every 2 s while mails flow at 20/s.
+hups() {
+	local fan k
+	sleep 2
+	fan=$(leaf "${STAGES[2]}")
+	for k in $(seq "$RELOADS"); do
+		[ "$(cat "/proc/$fan/comm" 2>/dev/null)" = stream-fanout ] || break
+		now >>"$R/hup.sent"
+		kill -HUP "$fan"
+		sleep 2
+	done
+}
+rel_after() {
+	python3 "$PY/latency.py" reload "$R" >"$R/latency.json" || say "reload analysis failed"
+}
+reload() {
+	local n i
+	for n in 1000 10000; do
+		prime "$n"
+		ZKB=$zl_url FROM=80000001 RATE=20 LEVEL=debug; tmpfs
+		say "reload: $RELOADS SIGHUPs at 20 mails/s, $n streams"
+		DURING=hups AFTER=rel_after META="group=reload cache=warm mails=$LAT_MAILS run=1" \
+			pipe full "reload$n" "$W/data/s$n"
+		for i in $(seq "$RUNS"); do
+			t0=$(now)
+			"$BIN/stream-fanout" --check "$W/data/s$n" >/dev/null 2>&1
+			awk -v n="$n" -v i="$i" -v a="$t0" -v b="$(now)" 'BEGIN {
+				printf "{\"group\":\"check\",\"streams\":%d,\"run\":%d,\"wall\":%.4f}\n", n, i, b - a }' \
+				>>"$OUT/runs.jsonl"
+		done
+	done
+}
+
+# ---- main ------------------------------------------------------------------------
+
+T0=$(now)
+say "bench: tools $BIN; work $W; results $OUT"
+prepare
+say "data: $MAILS mails, $KIND"
+start_redis
+fake zkb zkb --data "$DAY"
+fake zl zkb --data "$W/data/slice.ndjson" --seq-start 80000001
+fake e esi --data "$UNIVERSE"
+d_pid=0 d_url=
+export ESI_URL=$e_url REDIS_URL=unix://$W/redis.sock
+export USER_AGENT="insight-bench/1 (bench@example.invalid)"
+{
+	echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "machine=$(nproc) cores, $(uname -m), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+	echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "commit=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "data=$MAILS mails, $KIND"
+	echo "runs=$RUNS (long runs: $RUNS_LONG)${QUICK:+, QUICK}"
+	echo "command=make bench${QUICK:+ QUICK=1}${FULL:+ FULL=1}"
+} >"$OUT/meta"
+
+for p in ${PARTS:-floors day1k split baseline day10k disk latency latency-tmpfs reload}; do
+	case $p in
+	floors) floors ;;
+	day1k) throughput 1000 "$RUNS" tmpfs ;;
+	split) split_runs ;;
+	baseline) baseline ;;
+	day10k) throughput 10000 "$RUNS_LONG" tmpfs ;;
+	disk) throughput 1000 "$RUNS_LONG" disk ;;
+	latency) latency disk "$RUNS" ;;
+	latency-tmpfs) latency tmpfs "$RUNS_LONG" ;;
+	reload) reload ;;
+	*) say "unknown part $p" ;;
+	esac
+done
+echo "elapsed=$(printf '%.0f' "$(echo "$(now) - $T0" | bc)") s" >>"$OUT/meta"
+python3 "$PY/report.py" "$OUT"
