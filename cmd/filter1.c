@@ -342,21 +342,6 @@ mail_of(struct f1 *f, struct span sp, unsigned long lineno)
 	return 0;
 }
 
-static void
-out_failed(void)
-{
-	if (errno == EPIPE)
-		log_fatal(EXIT_TEMP, "output closed (EPIPE)");
-	log_fatal(EXIT_TEMP, "write to stdout failed: %s", strerror(errno));
-}
-
-static void
-put(const char *p, size_t n)
-{
-	if (fwrite(p, 1, n, stdout) != n)
-		out_failed();
-}
-
 /* The pair as it came, with "match" before its closing brace. */
 static void
 emit(struct f1 *f, const char *line, const struct pair *pr)
@@ -366,10 +351,10 @@ emit(struct f1 *f, const char *line, const struct pair *pr)
 	f->out.len = 0;
 	ndjson_dump(&f->out, v);
 	json_decref(v);
-	put(line, pr->close);
-	put(",\"match\":", 9);
-	put(f->out.p, f->out.len);
-	put("}\n", 2);
+	ndjson_put(line, pr->close);
+	ndjson_put(",\"match\":", 9);
+	ndjson_put(f->out.p, f->out.len);
+	ndjson_put("}\n", 2);
 }
 
 static void
@@ -423,8 +408,9 @@ same_mail(const struct f1 *f, const char *line, size_t len, struct pair *pr)
 }
 
 static void
-on_line(struct f1 *f, char *line, size_t len, unsigned long lineno)
+on_line(void *arg, char *line, size_t len, unsigned long lineno)
 {
+	struct f1 *f = arg;
 	struct pair pr;
 
 	if (same_mail(f, line, len, &pr) < 0 && split(line, len, &pr) < 0) {
@@ -434,76 +420,20 @@ on_line(struct f1 *f, char *line, size_t len, unsigned long lineno)
 	if (pr.stream.n && pr.mail.n && *pr.stream.p == '{' && *pr.mail.p == '{' && !pr.has_match)
 		on_pair(f, line, &pr, lineno);
 	else {
-		put(line, len);
-		put("\n", 1);
+		ndjson_put(line, len);
+		ndjson_put("\n", 1);
 	}
 }
 
-/* ------------------------------------------------------------- the loop */
-
-static void
-flush_out(void)
-{
-	if (fflush(stdout))
-		out_failed();
-}
-
 static int
-drain(struct f1 *f, struct line_reader *lr)
-{
-	char *line;
-	size_t len;
-	int r;
-
-	while ((r = line_next(lr, &line, &len)) == 1)
-		on_line(f, line, len, lr->lineno);
-	return r < 0;
-}
-
-/* SIGTERM: finish the line in progress, if any, then stop. */
-static void
-finish_line(struct f1 *f, struct line_reader *lr)
-{
-	while (lr->len && !lr->eof && line_fill(lr) > 0)
-		if (drain(f, lr))
-			break;
-	drain(f, lr);
-}
-
-static int
-stop_signal(int sfd)
+stop_signal(void *arg, int sfd)
 {
 	int sig, stop = 0;
 
+	(void)arg;
 	while ((sig = sig_take(sfd)))
 		stop |= sig != SIGHUP;	/* no configuration to reload */
 	return stop;
-}
-
-static void
-run(struct f1 *f, int sfd)
-{
-	struct line_reader lr;
-	struct pollfd p[2] = { { .fd = 0, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
-
-	line_init(&lr, 0, 0);
-	for (;;) {
-		flush_out();
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			log_fatal(EXIT_TEMP, "poll: %s", strerror(errno));
-		if (p[1].revents && stop_signal(sfd)) {
-			finish_line(f, &lr);
-			break;
-		}
-		if (!p[0].revents)
-			continue;
-		if (line_fill(&lr) < 0 && errno != EINTR && errno != EAGAIN)
-			log_fatal(EXIT_TEMP, "read from stdin failed: %s", strerror(errno));
-		if (drain(f, &lr))
-			break;
-	}
-	flush_out();
-	line_free(&lr);
 }
 
 int
@@ -524,7 +454,7 @@ main(int argc, char **argv)
 	sfd = sig_init(0);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	fcntl(1, F_SETPIPE_SZ, 1 << 20);	/* pairs are big: fewer wake-ups */
-	run(&f, sfd);
+	line_filter(sfd, on_line, stop_signal, &f);
 	log_info("done pairs=%lu kept=%lu pending=%lu dropped=%lu invalid=%lu",
 	    f.pairs, f.kept, f.pending, f.dropped, f.bad);
 	cache_clear(&f);

@@ -127,21 +127,6 @@ load(struct fan *f, int first)
 	log_trace(first ? "loaded" : "reloaded", 0, NULL);
 }
 
-static void
-out_failed(void)
-{
-	if (errno == EPIPE)
-		log_fatal(EXIT_TEMP, "output closed (EPIPE)");
-	log_fatal(EXIT_TEMP, "write to stdout failed: %s", strerror(errno));
-}
-
-static void
-put(const char *p, size_t n)
-{
-	if (fwrite(p, 1, n, stdout) != n)
-		out_failed();
-}
-
 /* Is the (valid) JSON text free of whitespace outside its strings? */
 static int
 compact(const char *p, size_t n)
@@ -183,11 +168,11 @@ fan_mail(struct fan *f, const char *line, size_t len)
 	for (size_t i = 0; i < n; i++) {
 		const struct stream *s = f->live[f->noindex ? i : f->cand[i]];
 
-		put("{\"stream\":", 10);
-		put(s->text, s->len);
-		put(",\"mail\":", 8);
-		put(text, len);
-		put("}\n", 2);
+		ndjson_put("{\"stream\":", 10);
+		ndjson_put(s->text, s->len);
+		ndjson_put(",\"mail\":", 8);
+		ndjson_put(text, len);
+		ndjson_put("}\n", 2);
 	}
 	f->mails++;
 	f->pairs += n;
@@ -196,55 +181,27 @@ fan_mail(struct fan *f, const char *line, size_t len)
 /* Mails are read straight from their text (match_mail_parse); anything
  * else that is an object passes.  jansson explains a malformed line. */
 static void
-on_line(struct fan *f, char *line, size_t len, unsigned long lineno)
+on_line(void *arg, char *line, size_t len, unsigned long lineno)
 {
+	struct fan *f = arg;
 	int r = match_mail_parse(&f->m, line, len);
 	json_t *j;
 
 	if (r > 0)
 		fan_mail(f, line, len);
 	else if (r == 0) {
-		put(line, len);
-		put("\n", 1);
+		ndjson_put(line, len);
+		ndjson_put("\n", 1);
 	} else if ((j = ndjson_parse(line, len, lineno))) {
 		log_warn("malformed line skipped line=%lu", lineno);
 		json_decref(j);
 	}
 }
 
-static void
-flush_out(void)
-{
-	if (fflush(stdout))
-		out_failed();
-}
-
-/* Every complete line in the buffer; 1 at the end of input. */
 static int
-drain(struct fan *f, struct line_reader *lr)
+on_signals(void *arg, int sfd)
 {
-	char *line;
-	size_t len;
-	int r;
-
-	while ((r = line_next(lr, &line, &len)) == 1)
-		on_line(f, line, len, lr->lineno);
-	return r < 0;
-}
-
-/* SIGTERM: finish the line in progress, if any, then stop. */
-static void
-finish_line(struct fan *f, struct line_reader *lr)
-{
-	while (lr->len && !lr->eof && line_fill(lr) > 0)
-		if (drain(f, lr))
-			break;
-	drain(f, lr);
-}
-
-static int
-on_signals(struct fan *f, int sfd)
-{
+	struct fan *f = arg;
 	int sig, stop = 0;
 
 	while ((sig = sig_take(sfd)))
@@ -253,33 +210,6 @@ on_signals(struct fan *f, int sfd)
 		else
 			stop = 1;
 	return stop;
-}
-
-static void
-run(struct fan *f, int sfd)
-{
-	struct line_reader lr;
-	struct pollfd p[2] = { { .fd = 0, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
-
-	line_init(&lr, 0, 0);
-	for (;;) {
-		flush_out();
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			log_fatal(EXIT_TEMP, "poll: %s", strerror(errno));
-		if (p[1].revents && on_signals(f, p[1].fd)) {
-			finish_line(f, &lr);
-			break;
-		}
-		if (!p[0].revents)
-			continue;
-		if (line_fill(&lr) < 0 && errno != EINTR && errno != EAGAIN)
-			log_fatal(EXIT_TEMP, "read from stdin failed: %s", strerror(errno));
-		if (drain(f, &lr))
-			break;
-	}
-	flush_out();
-	line_free(&lr);
-	log_info("done mails=%lu pairs=%lu", f->mails, f->pairs);
 }
 
 /* --check: every file given, or every file of every directory given. */
@@ -363,7 +293,8 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	fcntl(1, F_SETPIPE_SZ, 1 << 20);	/* pairs are big: fewer wake-ups */
 	load(&f, 1);
-	run(&f, sfd);
+	line_filter(sfd, on_line, on_signals, &f);
+	log_info("done mails=%lu pairs=%lu", f.mails, f.pairs);
 	drop_live(&f);
 	stream_set_free(&f.set);
 	match_mail_free(&f.m);

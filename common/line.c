@@ -1,10 +1,12 @@
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "line.h"
 #include "log.h"
+#include "ndjson.h"
 
 void
 line_init(struct line_reader *lr, int fd, size_t max)
@@ -120,4 +122,47 @@ line_get(struct line_reader *lr, char **line, size_t *len)
 		if (line_fill(lr) < 0)
 			return -1;
 	return r;
+}
+
+/* Every complete line in the buffer to fn; 1 at the end of input. */
+static int
+each(struct line_reader *lr, line_fn *fn, void *arg)
+{
+	char *line;
+	size_t len;
+	int r;
+
+	while ((r = line_next(lr, &line, &len)) == 1)
+		fn(arg, line, len, lr->lineno);
+	return r < 0;
+}
+
+void
+line_filter(int sigfd, line_fn *fn, line_sig_fn *sig, void *arg)
+{
+	struct line_reader lr;
+	struct pollfd p[2] = { { .fd = 0, .events = POLLIN }, { .fd = sigfd, .events = POLLIN } };
+
+	line_init(&lr, 0, 0);
+	for (;;) {
+		ndjson_flush();
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			log_fatal(EXIT_TEMP, "poll: %s", strerror(errno));
+		if (p[1].revents && sig(arg, sigfd)) {
+			/* Stop at a line boundary: finish the line begun. */
+			while (lr.len && !lr.eof && line_fill(&lr) > 0)
+				if (each(&lr, fn, arg))
+					break;
+			each(&lr, fn, arg);
+			break;
+		}
+		if (!p[0].revents)
+			continue;
+		if (line_fill(&lr) < 0 && errno != EINTR && errno != EAGAIN)
+			log_fatal(EXIT_TEMP, "read from stdin failed: %s", strerror(errno));
+		if (each(&lr, fn, arg))
+			break;
+	}
+	ndjson_flush();
+	line_free(&lr);
 }

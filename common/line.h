@@ -27,4 +27,13 @@ int line_next(struct line_reader *lr, char **line, size_t *len);
 ssize_t line_fill(struct line_reader *lr);
 /* Blocking: line_next + line_fill until a line or the end; -1 also on error. */
 int line_get(struct line_reader *lr, char **line, size_t *len);
+
+typedef void line_fn(void *arg, char *line, size_t len, unsigned long lineno);
+/* Signals are ready on sigfd: take them; nonzero means stop. */
+typedef int line_sig_fn(void *arg, int sigfd);
+/* The loop of a simple filter: poll stdin and sigfd, hand every line to
+ * fn, flush stdout before blocking (fatal 111 when that fails).  When sig
+ * says stop, the line begun is finished first.  Returns at the end of
+ * input or after a stop. */
+void line_filter(int sigfd, line_fn *fn, line_sig_fn *sig, void *arg);
 #endif

@@ -219,12 +219,31 @@ ndjson_write(FILE *f, const json_t *j)
 	return 0;
 }
 
-void
-ndjson_out(const json_t *j)
+static void
+out_failed(void)
 {
-	if (ndjson_write(stdout, j) == 0)
-		return;
 	if (errno == EPIPE)
 		log_fatal(EXIT_TEMP, "output closed (EPIPE)");
 	log_fatal(EXIT_TEMP, "write to stdout failed: %s", strerror(errno));
+}
+
+void
+ndjson_out(const json_t *j)
+{
+	if (ndjson_write(stdout, j) < 0)
+		out_failed();
+}
+
+void
+ndjson_put(const char *p, size_t n)
+{
+	if (fwrite(p, 1, n, stdout) != n)
+		out_failed();
+}
+
+void
+ndjson_flush(void)
+{
+	if (fflush(stdout))
+		out_failed();
 }

@@ -24,6 +24,9 @@ void ndjson_dump(struct buf *b, const json_t *j);
 int ndjson_write(FILE *f, const json_t *j);
 /* ndjson_write to stdout; EPIPE and any other write error are fatal (111). */
 void ndjson_out(const json_t *j);
+/* Raw bytes to stdout, and its flush, with the same fatal errors. */
+void ndjson_put(const char *p, size_t n);
+void ndjson_flush(void);
 /* A new compact string of j (free it). */
 char *ndjson_str(const json_t *j);
 #endif
