@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <getopt.h>
 
 #include "backoff.h"
 #include "clock.h"
@@ -987,4 +988,53 @@ post_run(const struct post_platform *pf, const struct post_conf *c)
 	fclose(E.dedupe);
 	line_free(&lr);
 	return EXIT_DONE;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-qv] [-d statedir] [-p parallel] "
+	    "[-a attempts] [-b backoff] [-B maxbackoff]\n"
+	    "       [-i interval] [-w window] [-g grace] [-t timeout] "
+	    "[-Q maxqueue] [-I invalidmax]\n", log_prog);
+	exit(EXIT_PERM);
+}
+
+static double
+duration(const char *flag, const char *what)
+{
+	double d = conf_duration(flag);
+
+	if (d < 0)
+		log_fatal(EXIT_PERM, "bad duration for %s: %s", what, flag);
+	return d;
+}
+
+int
+post_main(int argc, char **argv, const struct post_platform *pf, double interval)
+{
+	struct post_conf c = { conf_str(NULL, "STATE_DIR", "var"), 64, 8, 1, 300,
+		interval, 86400, 5, 15000, 100000, 1000 };
+	int o;
+
+	while ((o = getopt(argc, argv, "a:b:B:d:g:i:I:p:qQ:t:vw:")) != -1)
+		switch (o) {
+		case 'a': c.attempts = conf_long(optarg, NULL, 0); break;
+		case 'b': c.backoff = conf_num(optarg, NULL, 0); break;
+		case 'B': c.backoff_max = conf_num(optarg, NULL, 0); break;
+		case 'd': c.state_dir = optarg; break;
+		case 'g': c.grace = duration(optarg, "-g"); break;
+		case 'i': c.interval = conf_num(optarg, NULL, 0); break;
+		case 'I': c.invalid_max = conf_long(optarg, NULL, 0); break;
+		case 'p': c.parallel = conf_long(optarg, NULL, 0); break;
+		case 'q': log_verbose(-1); break;
+		case 'Q': c.max_queue = conf_long(optarg, NULL, 0); break;
+		case 't': c.timeout_ms = conf_num(optarg, NULL, 0) * 1000; break;
+		case 'v': log_verbose(1); break;
+		case 'w': c.window = duration(optarg, "-w"); break;
+		default: usage();
+		}
+	if (optind != argc || c.parallel < 1 || c.attempts < 1)
+		usage();
+	return post_run(pf, &c);
 }
