@@ -191,6 +191,20 @@ is "$(posts | uniq -d | wc -l)" 0 "none twice"
 insight unsplice hold 2>/dev/null
 ok $? "unsplice hold"
 
+# --- unsplice of a stage that does not read: what it did not read goes on
+insight splice hold2 --after filter1 -- sh -c 'until [ -e "$1" ]; do sleep 0.1; done' sh "$T/never" 2>/dev/null
+batch 3
+wait_until 20 sh -c '[ "$(perl -e '"'"'open(my $f, "+<", $ARGV[0]); my $n = pack("i", 0);
+	ioctl($f, 0x541B, $n); print unpack("i", $n)'"'"' "$1")" -gt 0 ]' sh "$RUN/fifo/hold2"
+ok $? "a stage that never reads spliced, its FIFO fills"
+INSIGHT_DRAIN=2 insight unsplice hold2 2>"$T/unsplice.err"
+is $? 0 "unsplice it: exit 0"
+grep -q 'passing on to filter2 [0-9]* bytes kept from hold2' "$T/unsplice.err"
+ok $? "what it did not read is passed on to filter2"
+flowed 60
+ok $? "every post of those mails arrived"
+is "$(posts | uniq -d | wc -l)" 0 "none twice"
+
 # --- a stage that exits 100 is not restarted (finish: 125)
 insight down 2>/dev/null
 mkdir -p "$STATE_DIR/env/stream-fanout"
