@@ -12,6 +12,7 @@ solo=$(jq -c 'select(.name == "solo") | .mail' "$ROOT/tests/data/match/mails.ndj
 mail() { printf '%s\n' "$solo" | jq -c --argjson id "$1" '.killmail_id = $id'; }
 stream() { printf '{"name":"%s","targets":[{"stdout":true}]}\n' "$2" >"$S/$1.json"; }
 reloads() { grep -c 'info: reloaded' "$T/err"; }
+reloaded() { [ "$(reloads)" -ge "$1" ]; }
 # pairs_of ID: "stream-id/name ..." of the pairs of mail ID, in order
 pairs_of() { jq -r --argjson id "$1" 'select(.mail.killmail_id == $id) | "\(.stream.id)/\(.stream.name)"' "$T/out" | tr '\n' ' '; }
 lines() { [ "$(wc -l <"$T/out")" -ge "$1" ]; }
@@ -29,7 +30,7 @@ is "$(pairs_of 1)" "all/all x/v1 " "before the reload: the first version"
 
 stream x v2
 kill -HUP $pid
-wait_until 10 test "$(reloads)" -ge 1
+wait_until 10 reloaded 1
 mail 2 >&3
 wait_until 10 lines 4
 is "$(pairs_of 2)" "all/all x/v2 " "after the reload: the new version"
@@ -37,7 +38,7 @@ is "$(pairs_of 1)" "all/all x/v1 " "the mail read before the reload kept the old
 
 printf '%s' '{"name":"v3","targets":[{"std' >"$S/x.json"
 kill -HUP $pid
-wait_until 10 test "$(reloads)" -ge 2
+wait_until 10 reloaded 2
 mail 3 >&3
 wait_until 10 lines 6
 is "$(pairs_of 3)" "all/all x/v2 " "a half-written file keeps its previous version"
@@ -46,7 +47,7 @@ ok $? "a half-written file is warned about"
 
 printf '%s\n' '{"name":"v4","match":{"victim":{"alliace":[1]}},"targets":[{"stdout":true}]}' >"$S/x.json"
 kill -HUP $pid
-wait_until 10 test "$(reloads)" -ge 3
+wait_until 10 reloaded 3
 mail 4 >&3
 wait_until 10 lines 8
 is "$(pairs_of 4)" "all/all x/v2 " "an invalid file keeps its previous version"
@@ -55,14 +56,14 @@ rm "$S/x.json"
 stream y new
 printf '%s\n' '{"enabled":false,"targets":[{"stdout":true}]}' >"$S/z.json"
 kill -HUP $pid
-wait_until 10 test "$(reloads)" -ge 4
+wait_until 10 reloaded 4
 mail 5 >&3
 wait_until 10 lines 10
 is "$(pairs_of 5)" "all/all y/new " "a removed file removes its stream; a new file adds one; disabled gets nothing"
 
 printf '%s\n' '{"name":"z on","enabled":true,"targets":[{"stdout":true}]}' >"$S/z.json"
 kill -HUP $pid
-wait_until 10 test "$(reloads)" -ge 5
+wait_until 10 reloaded 5
 mail 6 >&3
 wait_until 10 lines 13
 is "$(pairs_of 6)" "all/all y/new z/z on " "enabling a stream takes a reload"
@@ -84,11 +85,21 @@ m = json.loads(sys.argv[1])
 for i in range(1, int(sys.argv[2]) + 1):
     m["killmail_id"] = i
     sys.stdout.write(json.dumps(m, separators=(",", ":")) + "\n")' "$solo" $N >"$T/storm-mails"
-# One write per line, so that mails and signals interleave.
+# One write per line, so that mails and signals interleave.  Half-way the
+# feeder waits (up to a minute) for ten reloads, so that the storm overlaps
+# the flow even on a loaded machine.
 feed() { python3 -c '
-import os, sys
-for line in open(sys.argv[1], "rb"):
-    os.write(1, line)' "$T/storm-mails"; }
+import os, sys, time
+lines = open(sys.argv[1], "rb").readlines()
+for i, line in enumerate(lines):
+    if i == len(lines) // 2:
+        end = time.time() + 60
+        while time.time() < end:
+            with open(sys.argv[2], "rb") as e:
+                if e.read().count(b"info: reloaded") >= 10:
+                    break
+            time.sleep(0.05)
+    os.write(1, line)' "$T/storm-mails" "$T/err"; }
 rm -f "$T/out" "$T/err"
 stream-fanout -d "$S" <"$T/in" >"$T/out" 2>"$T/err" &
 pid=$!
