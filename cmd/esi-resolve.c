@@ -489,8 +489,8 @@ static void
 emit(struct mail *m)
 {
 	if (m->out) {
-		ndjson_out(m->out);
 		log_trace("out", (long long)idof(m->pkg, "killmail_id"), NULL);
+		ndjson_out(m->out);
 		g.out++;
 	} else if (printf("%s\n", m->line) < 0 || fflush(stdout))
 		log_fatal(EXIT_TEMP, "write to stdout failed: %s", strerror(errno));

@@ -337,8 +337,8 @@ emit(json_t *pair, json_t *verdict, const char *mention)
 		json_object_set_new(mj, "mention", json_string(mention));
 		F.mentions++;
 	}
-	out_json(pair);
 	trace(pair);
+	out_json(pair);
 }
 
 /* Decide a pair: 1 when written or dropped, 0 when it must wait. */
@@ -441,8 +441,8 @@ take_line(char *line, size_t len, unsigned long lineno, int replayed)
 		out_line(line, len);
 	} else if (!pending && !has_mentions(stream)) {
 		F.passed++;
-		out_line(line, len);	/* no business here: the very bytes */
 		trace(pair);
+		out_line(line, len);	/* no business here: the very bytes */
 	} else if (!(r = rev_get(stream))->s) {
 		if (pending)
 			F.dropped++;

@@ -288,8 +288,8 @@ emit(struct puller *p, json_t *pkg, long long seq)
 		    (long long)id, seq);
 		return;
 	}
-	ndjson_out(pkg);
 	log_trace("out", (long long)id, NULL);
+	ndjson_out(pkg);
 }
 
 static void

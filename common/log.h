@@ -24,8 +24,9 @@ __attribute__((format(printf, 1, 2))) void log_debug(const char *fmt, ...);
  * costs one comparison otherwise: "trace event=E killmail_id=N stream=S
  * t=UNIX" with the wall clock in microseconds (CLOCK_REALTIME, as the fakes
  * stamp requests; INSIGHT_NOW does not apply).  killmail_id 0 and a NULL
- * stream are left out.  bench/run.sh follows a mail through the stages
- * with these lines. */
+ * stream are left out.  The stages call it as they begin to write a line
+ * (event=out), so no later stage can log that line first; bench/run.sh
+ * follows a mail through the stages with these lines. */
 void log_trace(const char *event, long long killmail_id, const char *stream);
 
 /* A URL as it may appear in a log: webhook tokens cut ("discord:…/1234",

@@ -206,8 +206,8 @@ def latency(rep, runs):
     rep.section("Latency by stage, from the traces (each segment includes the FIFO into "
                 "the stage)", head,
                 "share: the segment's mean over the mean total. A segment ends when the "
-                "stage writes the line (stream-fanout, filter1: when they begin to), "
-                "post-discord's when the post is spooled and when its request starts.")
+                "stage begins to write the line; post-discord's when the post is "
+                "spooled and when its request starts.")
     S = lambda s, k: lambda r: r["latency"]["segments"][s][k]
     for s, name in SEGMENTS:
         cells = []
