@@ -67,6 +67,9 @@ install: all
 	for t in $(TOOLS); do install -m 755 $(B)/bin/$$t $(DESTDIR)$(BINDIR)/; done
 	for s in $(SCRIPTS); do [ ! -f bin/$$s ] || install -m 755 bin/$$s $(DESTDIR)$(BINDIR)/; done
 	for m in cmd/*.1 bin/*.1; do [ ! -f $$m ] || install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
+	mkdir -p $(DESTDIR)$(PREFIX)/share/insight
+	rm -rf $(DESTDIR)$(PREFIX)/share/insight/services
+	cp -R services $(DESTDIR)$(PREFIX)/share/insight/services
 
 # The pipeline in the foreground against the live zKillboard and ESI, with
 # this repository's streams.d; state and run directory in var/.  ^C stops
