@@ -387,6 +387,23 @@ reload() {
 	done
 }
 
+# What RSS counts in every stage before any work: the shared libraries
+# (libcurl, OpenSSL, libjq, jansson, hiredis...), mapped by all seven.
+idle() {
+	local p rss sh
+	mkfifo "$W/idle.in"
+	"$BIN/post-slack" -q -d "$SHM/idle" <"$W/idle.in" >/dev/null 2>&1 &
+	p=$!
+	exec 3>"$W/idle.in"
+	sleep 0.5
+	rss=$(awk '/^Rss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
+	sh=$(awk '/^Shared_Clean:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
+	exec 3>&-
+	wait "$p"
+	[ -n "$rss" ] && [ -n "$sh" ] && awk -v r="$rss" -v s="$sh" 'BEGIN {
+		printf "idle stage=post-slack waiting on its input: RSS %.1f MiB, of which %.1f MiB shared library pages\n", r / 1024, s / 1024 }'
+}
+
 # ---- main ------------------------------------------------------------------------
 
 T0=$(now)
@@ -408,6 +425,7 @@ export USER_AGENT="insight-bench/1 (bench@example.invalid)"
 	echo "data=$MAILS mails, $KIND"
 	echo "runs=$RUNS (long runs: $RUNS_LONG)${QUICK:+, QUICK}"
 	echo "command=make bench${QUICK:+ QUICK=1}${FULL:+ FULL=1}"
+	idle
 } >"$OUT/meta"
 
 for p in ${PARTS:-floors day1k split baseline day10k disk latency latency-tmpfs reload}; do
