@@ -32,7 +32,6 @@ pulled() { [ "$(cat "$T/$1/redisq-pull.cursor" 2>/dev/null)" = $((90000001 + N))
 # streams HOST: the streams a pipeline posted for, from its sink's receipts
 streams() { grep -o ' stream=[^ ]*' "$T/$1/run/log/sink/current" | sort -u | cut -d= -f2 | tr '\n' ' '; }
 requests() { cat "$1" 2>/dev/null | wc -l; }
-spools_empty() { [ -z "$(find "$T"/a/discord/spool "$T"/a/slack/spool "$T"/b/discord/spool "$T"/b/slack/spool -type f 2>/dev/null)" ]; }
 
 publish $N
 STATE_DIR=$T/a insight up -d 2>"$T/a.err"
@@ -45,7 +44,7 @@ wait_until 90 pulled b
 ok $? "host b pulled all $N mails"
 wait_until 90 settled 0 $((N - 1))
 ok $? "every expected post arrived"
-wait_until 30 spools_empty
+wait_until 30 spools_empty "$T/a" "$T/b"
 
 posts >"$T/posts"
 expect 0 $((N - 1)) >"$T/want"

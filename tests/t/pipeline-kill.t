@@ -14,31 +14,20 @@ pipeline_need
 
 pipeline_fakes 400
 start_redis r || skip_all "redis-server did not start"
-export STATE_DIR=$T/state STREAMS_DIR=$T/streams INSIGHT_DRAIN=30 REDIS_URL=$r_url
-pipeline_streams "$STREAMS_DIR"
-pipeline_env "$STATE_DIR"
+export INSIGHT_DRAIN=30 REDIS_URL=$r_url
+pipeline_setup
 # filter2 asks an ESI of its own, so it can be held without esi-resolve
 start_fake e2 esi --data "$FX" || exit 1
 mkdir -p "$STATE_DIR/env/esi-resolve" "$STATE_DIR/env/filter2"
 echo "$e_url" >"$STATE_DIR/env/esi-resolve/ESI_URL"
 echo "$e2_url" >"$STATE_DIR/env/filter2/ESI_URL"
 unset ESI_URL
-RUN=$STATE_DIR/run
-trap 'insight down >/dev/null 2>&1; _cleanup' EXIT
 
-batch() { FROM=$NPUB TO=$((NPUB + $1 - 1)); publish "$1"; }
-flowed() { wait_until "${1:-30}" settled "$FROM" "$TO"; }
-pid_of() { s6-svstat -o pid "$RUN/sv/$1"; }
-restarted() { local p; p=$(pid_of "$1"); [ "$p" != -1 ] && [ "$p" != "$2" ]; }
-bytes() { perl -e 'open(my $f, "+<", $ARGV[0]) or die; my $n = pack("i", 0);
-	ioctl($f, 0x541B, $n) or die; print unpack("i", $n)' "$RUN/fifo/$1"; }
 empty() { for f; do [ "$(bytes "$f")" = 0 ] || return 1; done; }
 full() { [ "$(bytes "$1")" -gt 32768 ]; }
 pulled() { [ "$(cat "$STATE_DIR/redisq-pull.cursor" 2>/dev/null)" = $((90000001 + TO + 1)) ]; }
 spooled() { [ -n "$(find "$STATE_DIR/$1/spool" -type f 2>/dev/null)" ]; }
-spools_empty() { [ -z "$(find "$STATE_DIR"/discord/spool "$STATE_DIR"/slack/spool -type f 2>/dev/null)" ]; }
 doubled() { posts | uniq -d | grep -cxFf <(expect "$FROM" "$TO"); }
-kill9() { local p; p=$(pid_of "$1"); kill -9 "$p"; wait_until 20 restarted "$1" "$p"; }
 # opened STAGE FD: the (restarted) stage has its FIFO open on FD
 opened() { [ "$(readlink "/proc/$(pid_of "$1")/fd/$2")" = "$RUN/fifo/$3" ]; }
 

@@ -5,8 +5,13 @@
 #   pipeline_fakes N            fixtures of N mails, fake zkb/esi/discord/slack
 #   pipeline_streams DIR        the test's streams (webhooks by "$NAME")
 #   pipeline_env STATE          the site env files of one pipeline in STATE/env
+#   pipeline_setup              one pipeline: $T/state, $T/streams, RUN;
+#                               insight down at exit
 #   insight ...                 bin/insight with the test's settings
 #   publish K                   the fake zKillboard publishes K more mails
+#   batch K                     publish K more; their range in FROM and TO
+#   flowed [S]                  wait until every post of the batch arrived
+#   pid_of, restarted, kill9, bytes, spools_empty: see below
 #   expect FROM TO              the posts mails FROM..TO must give (with
 #                               NEAR=1, those of the stream near.json too)
 #   posts                       the posts the fakes accepted
@@ -69,12 +74,38 @@ pipeline_env() {
 	echo "-i 0.05 -b 0.1 -B 2" >"$1/env/post-slack/OPTS"
 }
 
+pipeline_setup() {
+	export STATE_DIR=$T/state STREAMS_DIR=$T/streams
+	pipeline_streams "$STREAMS_DIR"
+	pipeline_env "$STATE_DIR"
+	RUN=$STATE_DIR/run
+	trap 'insight down >/dev/null 2>&1; _cleanup' EXIT
+}
+
 insight() { "$ROOT/bin/insight" "$@"; }
+pid_of() { s6-svstat -o pid "$RUN/sv/$1"; }
+# restarted SERVICE PID: up again, as another process
+restarted() { local p; p=$(pid_of "$1"); [ "$p" != -1 ] && [ "$p" != "$2" ]; }
+# kill9 SERVICE: kill -9 it and wait until s6 has restarted it
+kill9() { local p; p=$(pid_of "$1"); kill -9 "$p"; wait_until 20 restarted "$1" "$p"; }
+# bytes NAME: what waits in the pipeline's FIFO NAME (FIONREAD)
+bytes() {
+	perl -e 'open(my $f, "+<", $ARGV[0]) or die; my $n = pack("i", 0);
+		ioctl($f, 0x541B, $n) or die; print unpack("i", $n)' "$RUN/fifo/$1"
+}
+# spools_empty [STATE...]: no post waits in a poster's spool
+spools_empty() {
+	for d in "${@:-$STATE_DIR}"; do
+		[ -z "$(find "$d/discord/spool" "$d/slack/spool" -type f 2>/dev/null)" ] || return 1
+	done
+}
 
 publish() {
 	fake_ctl "$z_url" "{\"publish\": $1}" || return 1
 	NPUB=$((NPUB + $1))
 }
+batch() { FROM=$NPUB TO=$((NPUB + $1 - 1)); publish "$1"; }
+flowed() { wait_until "${1:-30}" settled "$FROM" "$TO"; }
 
 # near.json: within 3 jumps of Arvoda (30000001), posted to webhook 1004.
 NEAR_STREAM='{"match": {"near": [{"system": 30000001, "jumps": 3}]}, "targets": [{"discord": "$HOOK_NEAR"}]}'

@@ -13,19 +13,9 @@ pipeline_need
 
 pipeline_fakes 90
 start_redis r || skip_all "redis-server did not start"
-export STATE_DIR=$T/state STREAMS_DIR=$T/streams INSIGHT_DRAIN=30 REDIS_URL=$r_url
-pipeline_streams "$STREAMS_DIR"
-pipeline_env "$STATE_DIR"
-RUN=$STATE_DIR/run
-trap 'insight down >/dev/null 2>&1; _cleanup' EXIT
-
-# batch K: publish K mails and remember their range in FROM and TO
-batch() { FROM=$NPUB TO=$((NPUB + $1 - 1)); publish "$1"; }
-flowed() { wait_until "${1:-30}" settled "$FROM" "$TO"; }
-pid_of() { s6-svstat -o pid "$RUN/sv/$1"; }
-restarted() { p=$(pid_of "$1"); [ "$p" != -1 ] && [ "$p" != "$2" ]; }
+export INSIGHT_DRAIN=30 REDIS_URL=$r_url
+pipeline_setup
 KILLED=	# the mails of the kill -9 batches, FROM:TO
-spools_empty() { [ -z "$(find "$STATE_DIR"/discord/spool "$STATE_DIR"/slack/spool -type f 2>/dev/null)" ]; }
 
 insight up -d 2>"$T/up.err"
 ok $? "insight up -d"
@@ -52,10 +42,8 @@ ok $? "the sink logs the receipts"
 # to this batch.  pipeline-kill.t measures the window with work held.
 for s in redisq-pull esi-resolve stream-fanout filter1 filter2 post-discord post-slack sink fifo-holder; do
 	wait_until 30 spools_empty
-	p=$(pid_of "$s")
 	batch 3
-	kill -9 "$p"
-	wait_until 20 restarted "$s" "$p"
+	kill9 "$s"
 	ok $? "kill -9 $s: s6 restarted it"
 	KILLED="$KILLED $FROM:$TO"
 	flowed 20
