@@ -396,12 +396,13 @@ idle() {
 	p=$!
 	exec 3>"$W/idle.in"
 	sleep 0.5
+	# clean pages are the libraries' code and data as mapped from disk
 	rss=$(awk '/^Rss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
-	sh=$(awk '/^Shared_Clean:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
+	sh=$(awk '/^(Shared|Private)_Clean:/ { n += $2 } END { print n }' "/proc/$p/smaps_rollup" 2>/dev/null)
 	exec 3>&-
 	wait "$p"
 	[ -n "$rss" ] && [ -n "$sh" ] && awk -v r="$rss" -v s="$sh" 'BEGIN {
-		printf "idle stage=post-slack waiting on its input: RSS %.1f MiB, of which %.1f MiB shared library pages\n", r / 1024, s / 1024 }'
+		printf "idle stage=post-slack waiting on its input: RSS %.1f MiB, of which %.1f MiB clean library pages (shareable)\n", r / 1024, s / 1024 }'
 }
 
 # ---- main ------------------------------------------------------------------------

@@ -141,6 +141,7 @@ def latency(run, slice_path, seq_start, streams):
         "posts": len(total), "unmatched": lost, "arrived": len(arrived),
         "mails": len(served),
         "p50": ms(pct(total, 0.50)), "p99": ms(pct(total, 0.99)),
+        "over50": round(100 * sum(1 for x in total if x > 0.050) / len(total), 1),
         "max": ms(max(total)), "mean": ms(mean),
         "segments": {s: {"mean": ms(statistics.fmean(v)), "p50": ms(pct(v, 0.5)),
                          "p99": ms(pct(v, 0.99)),
