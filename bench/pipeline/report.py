@@ -60,8 +60,8 @@ class Report:
             w = [max(len(r[i]) for r in cells) for i in range(len(head))]
             out.append(title)
             for r in cells:
-                out.append("  " + "  ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i])
-                                           for i, c in enumerate(r)).rstrip())
+                out.append("  " + "  ".join(c.ljust(w[i]) if i == 0 or not head[i]
+                                           else c.rjust(w[i]) for i, c in enumerate(r)).rstrip())
             if notes:
                 out.append("  " + notes)
             out.append("")
@@ -250,18 +250,18 @@ def reload(rep, runs):
 
 
 def goals(rep, runs):
-    rep.section("Goals", ["goal", "measured", "met"])
+    rep.section("Goals", ["goal", "measured", "met", ""])
     t = fig(pick(runs, group="day", streams=1000, cache="warm", state="tmpfs"),
             lambda r: r["wall"], "s", "%.1f")
     d = fig(pick(runs, group="day", streams=1000, cache="warm", state="disk"),
             lambda r: r["wall"], "s", "%.1f")
     yes = lambda f, lim: "-" if f.median() is None else ("yes" if f.median() < lim else "no")
-    rep.row("the day, 1,000 streams, warm, < 30 s (state on tmpfs)", t, yes(t, 30))
-    rep.row("the day, 1,000 streams, warm, < 30 s (state on disk)", d, yes(d, 30))
+    rep.row("the day, 1,000 streams, warm, < 30 s (state on tmpfs)", t, yes(t, 30), "")
+    rep.row("the day, 1,000 streams, warm, < 30 s (state on disk)", d, yes(d, 30), "")
     for st in ("disk", "tmpfs"):
         p = fig(lat_runs(runs, st), lambda r: r["latency"]["p99"], "ms", "%.1f")
         if p.v:
-            rep.row("p99 latency at 20 mails/s < 50 ms (state on %s)" % st, p, yes(p, 50))
+            rep.row("p99 latency at 20 mails/s < 50 ms (state on %s)" % st, p, yes(p, 50), "")
     for label, sel in (("the day, cold and warm", dict(group="day", streams=1000, state="tmpfs")),
                        ("20/s", dict(group="latency", state="disk"))):
         rs = pick(runs, **sel)
@@ -269,10 +269,11 @@ def goals(rep, runs):
         for r in rs:
             for k, s in r["stages"].items():
                 worst[k] = max(worst.get(k, 0), s["rss_kb"] / 1024)
-        over = ", ".join("%s %.0f" % (n, worst[k]) for k, n in STAGES if worst.get(k, 0) >= 20)
+        over = ", ".join("%s %.0f MiB" % (n, worst[k]) for k, n in STAGES
+                         if worst.get(k, 0) >= 20)
         f = Fig([max(worst.values())] if worst else [], "MiB", "%.1f")
-        rep.row("every stage < 20 MB RSS, 1,000 streams (%s, worst run)" % label,
-                "%s MiB%s" % (f, " (over: %s)" % over if over else ""), yes(f, 20))
+        rep.row("every stage < 20 MB RSS, 1,000 streams (%s, worst run), MiB" % label,
+                f, yes(f, 20), "over: " + over if over else "")
 
 
 def main():
