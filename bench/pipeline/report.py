@@ -7,8 +7,8 @@ Reads RESULTS_DIR/runs.jsonl (one JSON object per run, from collect.py, and
 the --check timings) and RESULTS_DIR/meta (key=value lines), prints the
 table, and writes it as RESULTS_DIR/table.txt, table.md and table.csv.  A
 figure is the median of its runs, with [min-max] when there were several;
-the CSV has one line per figure: section, row, column, unit, median, min,
-max, runs.
+the CSV has one line per figure: section, row (its text cells), column,
+unit, median, min, max, runs.
 """
 import json
 import os
@@ -83,9 +83,11 @@ class Report:
         q = lambda s: '"%s"' % str(s).replace('"', '""')
         for title, head, rows, _ in self.sections:
             for r in rows:
+                name = "; ".join(str(c) for i, c in enumerate(r)
+                                 if not isinstance(c, Fig) and c != "-" and (i == 0 or head[i]))
                 for i, c in enumerate(r[1:], 1):
                     if isinstance(c, Fig) and c.v:
-                        out.append(",".join([q(title), q(r[0]), q(head[i]), q(c.unit),
+                        out.append(",".join([q(title), q(name), q(head[i]), q(c.unit),
                                              "%g" % c.median(), "%g" % min(c.v),
                                              "%g" % max(c.v), str(len(c.v))]))
         return "\n".join(out) + "\n"
