@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "esi.h"
 #include "log.h"
+#include "mem.h"
 #include "ndjson.h"
 
 #define NAMES_MAX 1000		/* ESI's limit per POST /universe/names */
@@ -119,16 +120,6 @@ xalloc(size_t n)
 	return p;
 }
 
-static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (!p)
-		log_fatal(EXIT_TEMP, "out of memory");
-	return p;
-}
-
 static uint64_t
 hash(const char *s)
 {
@@ -199,7 +190,7 @@ want_new(struct esi *e, enum kind k, const char *key)
 	if (e->nwants >= e->tabn)
 		grow(e);
 	w->kind = k;
-	w->key = xstrdup(key);
+	w->key = mem_strdup(key);
 	backoff_init(&w->bo, e->o.backoff_min, e->o.backoff_max);
 	pp = find(e, key);
 	w->hnext = *pp;
@@ -330,7 +321,7 @@ memo_free(void *j)
 static void
 store(struct esi *e, const struct want *w, json_t *j, double ttl)
 {
-	char *s = j ? ndjson_str(j) : xstrdup("null");
+	char *s = j ? ndjson_str(j) : mem_strdup("null");
 
 	cache_put(e->c, w->key, s, strlen(s), j ? ttl_for(e, w, ttl) : e->o.neg_ttl,
 	    j && is_static(w) ? e->o.stale_max : 0);
@@ -468,7 +459,7 @@ esi_get(struct esi *e, const char *path, esi_fn *fn, void *arg)
 	ask(e, K_GET, path, fn, arg, &w);
 	if (!w)
 		return;
-	w->path = xstrdup(path);
+	w->path = mem_strdup(path);
 	start(e, w);
 }
 
@@ -484,8 +475,8 @@ esi_post(struct esi *e, const char *path, const char *body, esi_fn *fn, void *ar
 	free(key);
 	if (!w)
 		return;
-	w->path = xstrdup(path);
-	w->body = xstrdup(body);
+	w->path = mem_strdup(path);
+	w->body = mem_strdup(body);
 	start(e, w);
 }
 
@@ -1092,7 +1083,7 @@ esi_new(struct http *h, struct cache *c, const struct esi_opts *o)
 	e->o = *o;
 	if (!e->o.url)
 		e->o.url = "https://esi.evetech.net";
-	e->o.url = xstrdup(e->o.url);
+	e->o.url = mem_strdup(e->o.url);
 	if (*e->o.url && e->o.url[strlen(e->o.url) - 1] == '/')
 		((char *)e->o.url)[strlen(e->o.url) - 1] = 0;
 	snprintf(e->compat, sizeof e->compat, "X-Compatibility-Date: %s",

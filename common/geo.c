@@ -6,6 +6,7 @@
 
 #include "geo.h"
 #include "log.h"
+#include "mem.h"
 
 /* Systems and gates are allocated one by one, so a pointer to one is a
  * stable callback argument; the tables map ids to them. */
@@ -58,14 +59,6 @@ struct geo {
 	struct geo_stats st;
 };
 
-static void *
-xrealloc(void *p, size_t n)
-{
-	if (!(p = realloc(p, n ? n : 1)))
-		log_fatal(EXIT_TEMP, "out of memory");
-	return p;
-}
-
 static size_t
 imap_slot(const struct imap *m, int64_t k)
 {
@@ -97,7 +90,7 @@ imap_put(struct imap *m, int64_t k, long v)
 
 		m->cap = old.cap ? old.cap * 2 : 64;
 		m->k = calloc(m->cap, sizeof *m->k);
-		m->v = xrealloc(NULL, m->cap * sizeof *m->v);
+		m->v = mem_realloc(NULL, m->cap * sizeof *m->v);
 		if (!m->k)
 			log_fatal(EXIT_TEMP, "out of memory");
 		m->n = 0;
@@ -131,11 +124,11 @@ sys_get(struct geo *g, int64_t id)
 
 	if (ix)
 		return g->sys[*ix];
-	s = xrealloc(NULL, sizeof *s);
+	s = mem_realloc(NULL, sizeof *s);
 	memset(s, 0, sizeof *s);
 	s->g = g;
 	s->id = id;
-	g->sys = xrealloc(g->sys, (g->nsys + 1) * sizeof *g->sys);
+	g->sys = mem_realloc(g->sys, (g->nsys + 1) * sizeof *g->sys);
 	g->sys[g->nsys] = s;
 	imap_put(&g->sysix, id, (long)g->nsys++);
 	return s;
@@ -149,11 +142,11 @@ gate_get(struct geo *g, int64_t id)
 
 	if (ix)
 		return g->gate[*ix];
-	t = xrealloc(NULL, sizeof *t);
+	t = mem_realloc(NULL, sizeof *t);
 	memset(t, 0, sizeof *t);
 	t->g = g;
 	t->id = id;
-	g->gate = xrealloc(g->gate, (g->ngate + 1) * sizeof *g->gate);
+	g->gate = mem_realloc(g->gate, (g->ngate + 1) * sizeof *g->gate);
 	g->gate[g->ngate] = t;
 	imap_put(&g->gateix, id, (long)g->ngate++);
 	return t;
@@ -162,7 +155,7 @@ gate_get(struct geo *g, int64_t id)
 struct geo *
 geo_new(geo_get_fn *get, void *arg)
 {
-	struct geo *g = xrealloc(NULL, sizeof *g);
+	struct geo *g = mem_realloc(NULL, sizeof *g);
 
 	memset(g, 0, sizeof *g);
 	g->get = get;
@@ -254,7 +247,7 @@ sys_take(struct sys *s, json_t *j)
 		s->pos[2] = json_number_value(json_object_get(p, "z"));
 		s->has_pos = 1;
 	}
-	s->gates = xrealloc(NULL, n * sizeof *s->gates);
+	s->gates = mem_realloc(NULL, n * sizeof *s->gates);
 	for (i = 0; i < n; i++) {
 		struct gate *t = gate_get(s->g, json_integer_value(json_array_get(gs, i)));
 
@@ -391,14 +384,14 @@ walk_get(struct geo *g, int64_t ref)
 
 	if (ix)
 		return g->walk[*ix];
-	w = xrealloc(NULL, sizeof *w);
+	w = mem_realloc(NULL, sizeof *w);
 	memset(w, 0, sizeof *w);
 	w->ref = ref;
 	w->cap = 16;
-	w->order = xrealloc(NULL, w->cap * sizeof *w->order);
+	w->order = mem_realloc(NULL, w->cap * sizeof *w->order);
 	w->order[w->n++] = ref;
 	imap_put(&w->dist, ref, 0);
-	g->walk = xrealloc(g->walk, (g->nwalk + 1) * sizeof *g->walk);
+	g->walk = mem_realloc(g->walk, (g->nwalk + 1) * sizeof *g->walk);
 	g->walk[g->nwalk] = w;
 	imap_put(&g->walkix, ref, (long)g->nwalk++);
 	g->st.walks++;
@@ -413,7 +406,7 @@ walk_add(struct geo *g, struct walk *w, int64_t id, long d)
 		return;
 	if (w->n == w->cap) {
 		w->cap *= 2;
-		w->order = xrealloc(w->order, w->cap * sizeof *w->order);
+		w->order = mem_realloc(w->order, w->cap * sizeof *w->order);
 	}
 	w->order[w->n++] = id;
 	imap_put(&w->dist, id, d);

@@ -12,6 +12,7 @@
 #include <jq.h>
 
 #include "log.h"
+#include "mem.h"
 #include "match.h"
 
 enum op {
@@ -74,38 +75,10 @@ static const char *const spaces[] = { "highsec", "lowsec", "nullsec",
 
 /* ------------------------------------------------------------ helpers */
 
-static void *
-xcalloc(size_t n, size_t sz)
-{
-	void *p = calloc(n ? n : 1, sz);
-
-	if (!p)
-		log_fatal(EXIT_TEMP, "out of memory");
-	return p;
-}
-
-static void *
-xrealloc(void *p, size_t sz)
-{
-	if (!(p = realloc(p, sz ? sz : 1)))
-		log_fatal(EXIT_TEMP, "out of memory");
-	return p;
-}
-
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (!d)
-		log_fatal(EXIT_TEMP, "out of memory");
-	return d;
-}
-
 static char *
 lowerdup(const char *s)
 {
-	char *d = xstrdup(s);
+	char *d = mem_strdup(s);
 
 	for (char *p = d; *p; p++)
 		*p = tolower((unsigned char)*p);
@@ -299,7 +272,7 @@ unknown_key(struct cc *cc, const char *k, const char *const *valid)
 static struct node *
 node_new(enum op op, int field)
 {
-	struct node *n = xcalloc(1, sizeof *n);
+	struct node *n = mem_calloc(1, sizeof *n);
 
 	n->op = op;
 	n->field = field;
@@ -313,7 +286,7 @@ add_kid(struct node *n, struct node *k)
 {
 	if (!k)
 		return;
-	n->kid = xrealloc(n->kid, (n->nkid + 1) * sizeof *n->kid);
+	n->kid = mem_realloc(n->kid, (n->nkid + 1) * sizeof *n->kid);
 	n->kid[n->nkid++] = k;
 }
 
@@ -372,14 +345,14 @@ want_bool(struct cc *cc, const json_t *j, int *b)
 static void
 ents_add_id(struct ents *e, int64_t id)
 {
-	e->id = xrealloc(e->id, (e->nid + 1) * sizeof *e->id);
+	e->id = mem_realloc(e->id, (e->nid + 1) * sizeof *e->id);
 	e->id[e->nid++] = id;
 }
 
 static void
 ents_add_name(struct ents *e, const char *name)
 {
-	e->name = xrealloc(e->name, (e->nname + 1) * sizeof *e->name);
+	e->name = mem_realloc(e->name, (e->nname + 1) * sizeof *e->name);
 	e->name[e->nname++] = lowerdup(name);
 }
 
@@ -692,7 +665,7 @@ near_key(struct cc *cc, struct match_near *e, const char *k, const json_t *v)
 	if (!strcmp(k, "system") && json_is_integer(v) && json_integer_value(v) > 0)
 		e->system = json_integer_value(v);
 	else if (!strcmp(k, "system") && json_is_string(v) && json_string_length(v))
-		e->name = xstrdup(json_string_value(v));
+		e->name = mem_strdup(json_string_value(v));
 	else if (!strcmp(k, "system"))
 		fail(cc, "expected a system id (a positive whole number) or a name (a string)");
 	else if (!strcmp(k, "jumps") && json_is_integer(v) && json_integer_value(v) >= 0)
@@ -747,7 +720,7 @@ compile_near(struct cc *cc, const json_t *j)
 
 	if (!want_list(cc, j, "{\"system\", \"jumps\", \"lightyears\"} entries"))
 		return n;
-	n->near = xcalloc(json_array_size(j), sizeof *n->near);
+	n->near = mem_calloc(json_array_size(j), sizeof *n->near);
 	json_array_foreach(j, i, v) {
 		o = push_index(cc, i);
 		near_entry(cc, v, &n->near[n->nnear++]);
@@ -764,11 +737,11 @@ compile_strs(struct cc *cc, const json_t *j, struct strs *s)
 
 	if (!want_list(cc, j, "labels"))
 		return 0;
-	s->v = xcalloc(json_array_size(j), sizeof *s->v);
+	s->v = mem_calloc(json_array_size(j), sizeof *s->v);
 	json_array_foreach(j, i, v) {
 		o = push_index(cc, i);
 		if (json_is_string(v))
-			s->v[s->n++] = xstrdup(json_string_value(v));
+			s->v[s->n++] = mem_strdup(json_string_value(v));
 		else
 			fail(cc, "expected a label (a string)");
 		pop(cc, o);
@@ -919,7 +892,7 @@ compile_jq(struct cc *cc, const json_t *j)
 		    err : err + 11) : "does not compile");
 	}
 	jq_set_error_cb(n->jq, jq_quiet, NULL);
-	n->path = xstrdup(cc->path);
+	n->path = mem_strdup(cc->path);
 	return n;
 }
 
@@ -1031,7 +1004,7 @@ static void
 collect_nears(struct match_cond *c, const struct node *n)
 {
 	for (size_t i = 0; i < n->nnear; i++) {
-		c->nears = xrealloc(c->nears, (c->nnears + 1) * sizeof *c->nears);
+		c->nears = mem_realloc(c->nears, (c->nnears + 1) * sizeof *c->nears);
 		c->nears[c->nnears++] = &n->near[i];
 	}
 	for (size_t i = 0; i < n->nkid; i++)
@@ -1051,7 +1024,7 @@ struct match_cond *
 match_compile(const json_t *j, const char *path, const json_t *stream,
     match_err_fn *err, void *arg)
 {
-	struct match_cond *c = xcalloc(1, sizeof *c);
+	struct match_cond *c = mem_calloc(1, sizeof *c);
 	struct cc cc = { .err = err, .arg = arg, .c = c };
 	const char *id = json_string_value(json_object_get(stream, "id"));
 	json_t *empty = json_object();
@@ -1060,7 +1033,7 @@ match_compile(const json_t *j, const char *path, const json_t *stream,
 	cc.plen = strlen(cc.path);
 	c->root = compile_cond(&cc, j ? j : empty);
 	json_decref(empty);
-	c->stream_id = xstrdup(id ? id : "-");
+	c->stream_id = mem_strdup(id ? id : "-");
 	rank(c->root);
 	collect_nears(c, c->root);
 	if (has_jq(c->root)) {
@@ -1227,7 +1200,7 @@ get_attackers(struct match_mail *m, const json_t *mail)
 	m->nattackers = json_is_array(a) ? json_array_size(a) : 0;
 	if (m->nattackers > m->cap) {
 		m->cap = m->nattackers;
-		m->attackers = xrealloc(m->attackers, m->cap * sizeof *m->attackers);
+		m->attackers = mem_realloc(m->attackers, m->cap * sizeof *m->attackers);
 	}
 	m->final_blow = -1;
 	json_array_foreach(a, i, v) {
@@ -1264,7 +1237,7 @@ add_label(struct match_mail *m, const char *l)
 {
 	if (m->nlabels + 1 >= m->caplabels) {
 		m->caplabels = m->caplabels ? m->caplabels * 2 : 8;
-		m->labelstore = xrealloc(m->labelstore, m->caplabels * sizeof *m->labelstore);
+		m->labelstore = mem_realloc(m->labelstore, m->caplabels * sizeof *m->labelstore);
 	}
 	m->labels = m->labelstore;
 	if (l)
@@ -1784,7 +1757,7 @@ attacker_item(struct rd *r, size_t i, void *arg)
 	(void)arg;
 	if (i >= m->cap) {
 		m->cap = m->cap ? m->cap * 2 : 16;
-		m->attackers = xrealloc(m->attackers, m->cap * sizeof *m->attackers);
+		m->attackers = mem_realloc(m->attackers, m->cap * sizeof *m->attackers);
 	}
 	if (!rd_party(r, &m->attackers[i], 0, &fb))
 		return 0;
@@ -1979,7 +1952,7 @@ match_mail_parse(struct match_mail *m, const char *text, size_t len)
 	if (len + 1 > m->caparena) {
 		m->caparena = len + 1;
 		free(m->arena);
-		m->arena = xcalloc(1, m->caparena);
+		m->arena = mem_calloc(1, m->caparena);
 	}
 	m->json = NULL;
 	m->text = text;
@@ -2024,7 +1997,7 @@ vlog(struct ev *e, long what)
 		return;
 	if (v->len == v->cap) {
 		v->cap = v->cap ? v->cap * 2 : 64;
-		v->log = xrealloc(v->log, v->cap * sizeof *v->log);
+		v->log = mem_realloc(v->log, v->cap * sizeof *v->log);
 	}
 	v->log[v->len++] = what;
 }
@@ -2038,7 +2011,7 @@ vnear(struct ev *e, const struct match_distance *d)
 		return;
 	if (v->nnear == v->capnear) {
 		v->capnear = v->capnear ? v->capnear * 2 : 4;
-		v->near = xrealloc(v->near, v->capnear * sizeof *v->near);
+		v->near = mem_realloc(v->near, v->capnear * sizeof *v->near);
 	}
 	v->near[v->nnear++] = *d;
 }
@@ -2270,7 +2243,7 @@ eval_jq(struct ev *e, const struct node *n)
 	int r;
 
 	if (!m->jq) {
-		m->jq = xcalloc(1, sizeof(jv));
+		m->jq = mem_calloc(1, sizeof(jv));
 		*(jv *)m->jq = m->json ? tojv(m->json) : jv_parse_sized(m->text, (int)m->len);
 	}
 	in = jv_object_set(jv_object(), jv_string("stream"), jv_copy(e->c->stream));
@@ -2428,7 +2401,7 @@ match_kind(const struct match_verdict *v)
 size_t
 match_attackers(const struct match_verdict *v, size_t *out, size_t n)
 {
-	unsigned char *seen = xcalloc(n, 1);
+	unsigned char *seen = mem_calloc(n, 1);
 	size_t k = 0;
 
 	/* The log repeats an attacker once per test it met: mark, then list. */
@@ -2479,7 +2452,7 @@ near_json(const struct match_distance *d)
 json_t *
 match_verdict_json(const struct match_verdict *v, const struct match_mail *m)
 {
-	size_t n = m->nattackers, *idx = xcalloc(n, sizeof *idx);
+	size_t n = m->nattackers, *idx = mem_calloc(n, sizeof *idx);
 	json_t *a = json_array(), *j;
 	const struct match_distance *d = match_near_found(v);
 
@@ -2551,7 +2524,7 @@ gs_add(struct gs *g, struct match_atom at, double cost)
 {
 	if (g->n == g->cap) {
 		g->cap = g->cap ? g->cap * 2 : 8;
-		g->a = xrealloc(g->a, g->cap * sizeof *g->a);
+		g->a = mem_realloc(g->a, g->cap * sizeof *g->a);
 	}
 	g->a[g->n++] = at;
 	g->cost += cost;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "mem.h"
 #include "ndjson.h"
 #include "stream.h"
 
@@ -59,16 +60,6 @@ pathf(struct ctx *c, const char *fmt, ...)
 	vsnprintf(c->path, sizeof c->path, fmt, ap);
 	va_end(ap);
 	return c->path;
-}
-
-static void *
-xcalloc(size_t n, size_t sz)
-{
-	void *p = calloc(n ? n : 1, sz);
-
-	if (!p)
-		log_fatal(EXIT_TEMP, "out of memory");
-	return p;
 }
 
 static int
@@ -210,7 +201,7 @@ load_targets(struct ctx *c, struct stream *s, const json_t *j)
 		fail(c, "$.targets", "expected a list of at least one target");
 		return;
 	}
-	s->targets = xcalloc(json_array_size(j), sizeof *s->targets);
+	s->targets = mem_calloc(json_array_size(j), sizeof *s->targets);
 	json_array_foreach(j, i, v) {
 		struct stream_target *t = &s->targets[s->ntargets++];
 
@@ -283,7 +274,7 @@ load_mentions(struct ctx *c, struct stream *s, const json_t *j)
 		fail(c, "$.mentions", "expected a list of mention rules");
 		return;
 	}
-	s->mentions = xcalloc(json_array_size(j), sizeof *s->mentions);
+	s->mentions = mem_calloc(json_array_size(j), sizeof *s->mentions);
 	json_array_foreach(j, i, v) {
 		snprintf(base, sizeof base, "$.mentions[%zu]", i);
 		load_mention(c, s, v, base);
@@ -430,7 +421,7 @@ finish(struct ctx *c, struct stream *s)
 static struct stream *
 stream_new(const char *id)
 {
-	struct stream *s = xcalloc(1, sizeof *s);
+	struct stream *s = mem_calloc(1, sizeof *s);
 
 	if (!(s->id = strdup(id)))
 		log_fatal(EXIT_TEMP, "out of memory");
@@ -596,7 +587,7 @@ list_dir(const char *dir, size_t *n)
 	closedir(d);
 	if (*n)
 		qsort(v, *n, sizeof *v, cmp_name);
-	return v ? v : xcalloc(1, sizeof *v);
+	return v ? v : mem_calloc(1, sizeof *v);
 }
 
 /* Move prev's version of id out of prev, if it has one. */
@@ -627,7 +618,7 @@ stream_load_dir(const char *dir, struct stream_set *prev,
 			err(arg, dir, "$", strerror(errno));
 		return -1;
 	}
-	out->v = xcalloc(n, sizeof *out->v);
+	out->v = mem_calloc(n, sizeof *out->v);
 	for (i = 0; i < n; i++) {
 		struct stream *s;
 		char *id = id_of(names[i]);
