@@ -32,6 +32,7 @@
 #include "log.h"
 #include "match.h"
 #include "ndjson.h"
+#include "pair.h"
 #include "sig.h"
 #include "stream.h"
 
@@ -42,196 +43,6 @@ usage(void)
 {
 	fputs(usage_text, stderr);
 	exit(EXIT_PERM);
-}
-
-/* ---------------------------------------------------------- the scanner */
-
-struct span {
-	const char *p;
-	size_t n;
-};
-
-struct scan {
-	const char *p, *end;
-	int depth;
-};
-
-static void
-ws(struct scan *s)
-{
-	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-		s->p++;
-}
-
-static int
-lit(struct scan *s, const char *w, size_t n)
-{
-	if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n))
-		return 0;
-	s->p += n;
-	return 1;
-}
-
-static int
-string(struct scan *s)
-{
-	if (s->p >= s->end || *s->p++ != '"')
-		return 0;
-	while (s->p < s->end) {
-		unsigned char c = *s->p++;
-
-		if (c == '"')
-			return 1;
-		if (c < 0x20)
-			return 0;
-		if (c != '\\' || s->p >= s->end)
-			continue;
-		c = *s->p++;
-		if (c == 'u') {
-			if (s->end - s->p < 4 || strspn(s->p, "0123456789abcdefABCDEF") < 4)
-				return 0;
-			s->p += 4;
-		} else if (!strchr("\"\\/bfnrt", c) || !c)
-			return 0;
-	}
-	return 0;
-}
-
-static size_t
-digits(struct scan *s)
-{
-	const char *b = s->p;
-
-	while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
-		s->p++;
-	return (size_t)(s->p - b);
-}
-
-static int
-number(struct scan *s)
-{
-	const char *b;
-
-	lit(s, "-", 1);
-	b = s->p;
-	if (!digits(s) || (*b == '0' && s->p - b > 1))
-		return 0;
-	if (lit(s, ".", 1) && !digits(s))
-		return 0;
-	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
-		s->p++;
-		if (!lit(s, "+", 1))
-			lit(s, "-", 1);
-		if (!digits(s))
-			return 0;
-	}
-	return 1;
-}
-
-static int value(struct scan *s);
-
-/* An object or an array: open, members, close. */
-static int
-compound(struct scan *s, char close)
-{
-	int first = 1;
-
-	if (++s->depth > 512)
-		return 0;
-	s->p++;
-	for (ws(s); s->p < s->end; ws(s)) {
-		if (*s->p == close && first) {
-			s->p++;
-			return s->depth--, 1;
-		}
-		if (close == '}' && (ws(s), !string(s) || (ws(s), !lit(s, ":", 1))))
-			return 0;
-		if (!value(s))
-			return 0;
-		ws(s);
-		if (lit(s, &close, 1))
-			return s->depth--, 1;
-		if (!lit(s, ",", 1))
-			return 0;
-		first = 0;
-		ws(s);
-		if (s->p < s->end && *s->p == close)
-			return 0;	/* trailing comma */
-	}
-	return 0;
-}
-
-static int
-value(struct scan *s)
-{
-	ws(s);
-	if (s->p >= s->end)
-		return 0;
-	switch (*s->p) {
-	case '{': return compound(s, '}');
-	case '[': return compound(s, ']');
-	case '"': return string(s);
-	case 't': return lit(s, "true", 4);
-	case 'f': return lit(s, "false", 5);
-	case 'n': return lit(s, "null", 4);
-	default: return number(s);
-	}
-}
-
-struct pair {
-	struct span stream, mail;
-	int has_match;
-	size_t close;		/* offset of the object's closing brace */
-};
-
-static void
-member(struct pair *pr, const char *k, size_t kn, struct span v)
-{
-	if (kn == 8 && !memcmp(k, "\"stream\"", 8))
-		pr->stream = v;
-	else if (kn == 6 && !memcmp(k, "\"mail\"", 6))
-		pr->mail = v;
-	else if (kn == 7 && !memcmp(k, "\"match\"", 7))
-		pr->has_match = 1;
-}
-
-/* Check that line is one JSON object and find its members. */
-static int
-split(const char *line, size_t len, struct pair *pr)
-{
-	struct scan s = { line, line + len, 0 };
-
-	memset(pr, 0, sizeof *pr);
-	ws(&s);
-	if (!lit(&s, "{", 1))
-		return -1;
-	for (ws(&s); s.p < s.end && *s.p != '}'; ws(&s)) {
-		const char *k = s.p, *v;
-		size_t kn;
-
-		if (!string(&s))
-			return -1;
-		kn = (size_t)(s.p - k);
-		ws(&s);
-		if (!lit(&s, ":", 1))
-			return -1;
-		ws(&s);
-		v = s.p;
-		if (!value(&s))
-			return -1;
-		member(pr, k, kn, (struct span){ v, (size_t)(s.p - v) });
-		ws(&s);
-		if (!lit(&s, ",", 1))
-			break;
-		ws(&s);
-		if (s.p < s.end && *s.p == '}')
-			return -1;
-	}
-	if (!lit(&s, "}", 1))
-		return -1;
-	pr->close = (size_t)(s.p - 1 - line);
-	ws(&s);
-	return s.p == s.end ? 0 : -1;
 }
 
 /* -------------------------------------------------- streams and mails */
@@ -284,7 +95,7 @@ warn_err(void *arg, const char *origin, const char *path, const char *msg)
 
 /* Validate a stream text once; its problems are told once. */
 static struct stream *
-compile(struct span sp, unsigned long lineno)
+compile(struct pair_span sp, unsigned long lineno)
 {
 	json_error_t je;
 	json_t *j = json_loadb(sp.p, sp.n, JSON_REJECT_DUPLICATES, &je);
@@ -303,7 +114,7 @@ compile(struct span sp, unsigned long lineno)
 }
 
 static struct entry *
-stream_of(struct f1 *f, struct span sp, unsigned long lineno)
+stream_of(struct f1 *f, struct pair_span sp, unsigned long lineno)
 {
 	uint64_t h = stream_hash(sp.p, sp.n);
 	struct entry **b = &f->bucket[h % NBUCKETS], *e;
@@ -328,7 +139,7 @@ stream_of(struct f1 *f, struct span sp, unsigned long lineno)
 /* Prepare the mail unless it is the one prepared last.  m reads the text
  * where it stays: in mailtext. */
 static int
-mail_of(struct f1 *f, struct span sp, unsigned long lineno)
+mail_of(struct f1 *f, struct pair_span sp, unsigned long lineno)
 {
 	if (f->have_mail && f->mailtext.len == sp.n && !memcmp(f->mailtext.p, sp.p, sp.n))
 		return 0;
@@ -386,38 +197,17 @@ on_pair(struct f1 *f, const char *line, const struct pair *pr, unsigned long lin
 	emit(f, line, pr);
 }
 
-/* The pairs of one mail come together, written {"stream":S,"mail":M} by
- * stream-fanout: when the line ends with the mail prepared last, only S
- * needs checking, and a line that passes is one valid object. */
-static int
-same_mail(const struct f1 *f, const char *line, size_t len, struct pair *pr)
-{
-	size_t m = f->mailtext.len;
-	const char *mail = line + len - 1 - m;
-	struct scan s = { line + 10, mail - 8, 0 };
-
-	if (!f->have_mail || len < m + 20 || memcmp(line, "{\"stream\":{", 11) ||
-	    line[len - 1] != '}' || memcmp(mail, f->mailtext.p, m) ||
-	    memcmp(mail - 8, ",\"mail\":", 8))
-		return -1;
-	if (!value(&s) || s.p != s.end)
-		return -1;
-	*pr = (struct pair){ { line + 10, (size_t)(mail - 8 - line - 10) },
-		{ mail, m }, 0, len - 1 };
-	return 0;
-}
-
 static void
 on_line(void *arg, char *line, size_t len, unsigned long lineno)
 {
 	struct f1 *f = arg;
 	struct pair pr;
 
-	if (same_mail(f, line, len, &pr) < 0 && split(line, len, &pr) < 0) {
+	if (pair_read(line, len, f->have_mail ? f->mailtext.p : NULL, f->mailtext.len, &pr) < 0) {
 		log_warn("malformed line skipped line=%lu", lineno);
 		return;
 	}
-	if (pr.stream.n && pr.mail.n && *pr.stream.p == '{' && *pr.mail.p == '{' && !pr.has_match)
+	if (pair_is(&pr) && !pr.match.n)
 		on_pair(f, line, &pr, lineno);
 	else {
 		ndjson_put(line, len);
