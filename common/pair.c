@@ -1,5 +1,7 @@
 /* pair: the members of a pair line, found by a validating scanner; see
  * pair.h. */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pair.h"
@@ -28,7 +30,67 @@ lit(struct scan *s, const char *w, size_t n)
 }
 
 static int
-string(struct scan *s)
+hex4(const char *p, unsigned *u)
+{
+	*u = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+
+		if (c >= '0' && c <= '9')
+			*u = *u << 4 | (unsigned)(c - '0');
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			*u = *u << 4 | (unsigned)((c | 0x20) - 'a' + 10);
+		else
+			return 0;
+	}
+	return 1;
+}
+
+/* After "\u": four hex digits, and a surrogate only in a valid pair, as
+ * jansson wants; \u0000 only outside keys (ndjson_parse allows it in
+ * values, jansson never in keys). */
+static int
+uescape(struct scan *s, int key)
+{
+	unsigned u, lo;
+
+	if (s->end - s->p < 4 || !hex4(s->p, &u))
+		return 0;
+	s->p += 4;
+	if ((u >= 0xDC00 && u <= 0xDFFF) || (key && !u))
+		return 0;
+	if (u < 0xD800 || u > 0xDBFF)
+		return 1;
+	if (s->end - s->p < 6 || s->p[0] != '\\' || s->p[1] != 'u' || !hex4(s->p + 2, &lo) ||
+	    lo < 0xDC00 || lo > 0xDFFF)
+		return 0;
+	s->p += 6;
+	return 1;
+}
+
+/* One UTF-8 sequence after its first byte c (>= 0x80): no overlong form,
+ * no surrogate, nothing above U+10FFFF, as jansson checks. */
+static int
+utf8(struct scan *s, unsigned char c)
+{
+	int n = c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : -1;
+	unsigned u = c & (n == 1 ? 0x1F : n == 2 ? 0x0F : 0x07);
+
+	if (n < 0 || s->end - s->p < n)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		unsigned char k = (unsigned char)*s->p++;
+
+		if ((k & 0xC0) != 0x80)
+			return 0;
+		u = u << 6 | (k & 0x3F);
+	}
+	return !(n == 2 && u < 0x800) && !(n == 3 && u < 0x10000) && u <= 0x10FFFF &&
+	    !(u >= 0xD800 && u <= 0xDFFF);
+}
+
+static int
+string(struct scan *s, int key)
 {
 	if (s->p >= s->end || *s->p++ != '"')
 		return 0;
@@ -37,16 +99,14 @@ string(struct scan *s)
 
 		if (c == '"')
 			return 1;
-		if (c < 0x20)
+		if (c < 0x20 || (c >= 0x80 && !utf8(s, c)))
 			return 0;
-		if (c != '\\' || s->p >= s->end)
+		if (c != '\\')
 			continue;
+		if (s->p >= s->end)
+			return 0;
 		c = *s->p++;
-		if (c == 'u') {
-			if (s->end - s->p < 4 || strspn(s->p, "0123456789abcdefABCDEF") < 4)
-				return 0;
-			s->p += 4;
-		} else if (!strchr("\"\\/bfnrt", c) || !c)
+		if (c == 'u' ? !uescape(s, key) : !c || !strchr("\"\\/bfnrt", c))
 			return 0;
 	}
 	return 0;
@@ -62,25 +122,48 @@ digits(struct scan *s)
 	return (size_t)(s->p - b);
 }
 
+/* Finite as a double?  ndjson_parse takes integers beyond int64 as reals
+ * and refuses what overflows a double (1e400, 400 digits): only numbers
+ * with an exponent or many digits can. */
+static int
+in_range(const char *b, size_t n, int exp)
+{
+	char small[64], *t = n < sizeof small ? small : malloc(n + 1);
+	int ok;
+
+	if (!exp && n < 300)
+		return 1;
+	if (!t)
+		return 0;
+	memcpy(t, b, n);
+	t[n] = 0;
+	ok = isfinite(strtod(t, NULL));
+	if (t != small)
+		free(t);
+	return ok;
+}
+
 static int
 number(struct scan *s)
 {
-	const char *b;
+	const char *b = s->p, *d;
+	int exp = 0;
 
 	lit(s, "-", 1);
-	b = s->p;
-	if (!digits(s) || (*b == '0' && s->p - b > 1))
+	d = s->p;
+	if (!digits(s) || (*d == '0' && s->p - d > 1))
 		return 0;
 	if (lit(s, ".", 1) && !digits(s))
 		return 0;
 	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
 		s->p++;
+		exp = 1;
 		if (!lit(s, "+", 1))
 			lit(s, "-", 1);
 		if (!digits(s))
 			return 0;
 	}
-	return 1;
+	return in_range(b, (size_t)(s->p - b), exp);
 }
 
 static int value(struct scan *s);
@@ -91,21 +174,19 @@ compound(struct scan *s, char close)
 {
 	int first = 1;
 
-	if (++s->depth > 512)
-		return 0;
 	s->p++;
 	for (ws(s); s->p < s->end; ws(s)) {
 		if (*s->p == close && first) {
 			s->p++;
-			return s->depth--, 1;
+			return 1;
 		}
-		if (close == '}' && (ws(s), !string(s) || (ws(s), !lit(s, ":", 1))))
+		if (close == '}' && (ws(s), !string(s, 1) || (ws(s), !lit(s, ":", 1))))
 			return 0;
 		if (!value(s))
 			return 0;
 		ws(s);
 		if (lit(s, &close, 1))
-			return s->depth--, 1;
+			return 1;
 		if (!lit(s, ",", 1))
 			return 0;
 		first = 0;
@@ -116,41 +197,72 @@ compound(struct scan *s, char close)
 	return 0;
 }
 
+/* A value at depth s->depth + 1: jansson counts every value, scalars
+ * too, and refuses one deeper than JSON_PARSER_MAX_DEPTH. */
 static int
 value(struct scan *s)
 {
+	int ok;
+
 	ws(s);
-	if (s->p >= s->end)
+	if (s->p >= s->end || ++s->depth > JSON_PARSER_MAX_DEPTH)
 		return 0;
 	switch (*s->p) {
-	case '{': return compound(s, '}');
-	case '[': return compound(s, ']');
-	case '"': return string(s);
-	case 't': return lit(s, "true", 4);
-	case 'f': return lit(s, "false", 5);
-	case 'n': return lit(s, "null", 4);
-	default: return number(s);
+	case '{': ok = compound(s, '}'); break;
+	case '[': ok = compound(s, ']'); break;
+	case '"': ok = string(s, 0); break;
+	case 't': ok = lit(s, "true", 4); break;
+	case 'f': ok = lit(s, "false", 5); break;
+	case 'n': ok = lit(s, "null", 4); break;
+	default: ok = number(s);
 	}
+	s->depth--;
+	return ok;
 }
 
 /* ------------------------------------------------------------- pairs */
 
+/* The member a key names, or NULL; k is the key as written, quotes
+ * included. */
+static struct pair_span *
+slot(struct pair *pr, const char *k, size_t kn)
+{
+	if (kn == 8 && !memcmp(k, "\"stream\"", 8))
+		return &pr->stream;
+	if (kn == 6 && !memcmp(k, "\"mail\"", 6))
+		return &pr->mail;
+	if (kn == 7 && !memcmp(k, "\"match\"", 7))
+		return &pr->match;
+	return NULL;
+}
+
+/* A key written with escapes ("str\u0065am") is the same key to jansson:
+ * it is compared decoded. */
 static void
 member(struct pair *pr, const char *k, size_t kn, struct pair_span v)
 {
-	if (kn == 8 && !memcmp(k, "\"stream\"", 8))
-		pr->stream = v;
-	else if (kn == 6 && !memcmp(k, "\"mail\"", 6))
-		pr->mail = v;
-	else if (kn == 7 && !memcmp(k, "\"match\"", 7))
-		pr->match = v;
+	struct pair_span *sp = slot(pr, k, kn);
+	json_t *j;
+	char q[10];
+	size_t n;
+
+	if (!sp && memchr(k, '\\', kn) && (j = json_loadb(k, kn, JSON_DECODE_ANY, NULL))) {
+		if ((n = json_string_length(j)) + 2 <= sizeof q) {
+			q[0] = q[n + 1] = '"';
+			memcpy(q + 1, json_string_value(j), n);
+			sp = slot(pr, q, n + 2);
+		}
+		json_decref(j);
+	}
+	if (sp)
+		*sp = v;
 }
 
 /* Check that line is one JSON object and find its members. */
 static int
 split(const char *line, size_t len, struct pair *pr)
 {
-	struct scan s = { line, line + len, 0 };
+	struct scan s = { line, line + len, 1 };	/* the members are at depth 2 */
 
 	memset(pr, 0, sizeof *pr);
 	ws(&s);
@@ -160,7 +272,7 @@ split(const char *line, size_t len, struct pair *pr)
 		const char *k = s.p, *v;
 		size_t kn;
 
-		if (!string(&s))
+		if (!string(&s, 1))
 			return -1;
 		kn = (size_t)(s.p - k);
 		ws(&s);
@@ -189,8 +301,10 @@ split(const char *line, size_t len, struct pair *pr)
 static struct pair_span
 scan_value(struct scan *s)
 {
-	const char *b = s->p;
+	const char *b;
 
+	ws(s);		/* the span begins with the value, as split() has it */
+	b = s->p;
 	return value(s) ? (struct pair_span){ b, (size_t)(s->p - b) } : (struct pair_span){ 0 };
 }
 
@@ -200,7 +314,7 @@ scan_value(struct scan *s)
 static int
 same_mail(const char *line, size_t len, const char *mail, size_t mn, struct pair *pr)
 {
-	struct scan s = { line + 10, line + len, 0 };
+	struct scan s = { line + 10, line + len, 1 };
 
 	memset(pr, 0, sizeof *pr);
 	if (!mail || len < mn + 20 || memcmp(line, "{\"stream\":{", 11) ||
