@@ -1,20 +1,36 @@
 /* post: per-webhook queues, rate limits, spool, dead letters, dedupe and
  * receipts; see post.h.  State under $STATE_DIR/<platform>/:
  *
- *   spool/<name>.json   one accepted post not yet answered (written, synced
- *                       and renamed into place before it is queued)
+ *   spool/<name>.ndjson a segment: the posts accepted in one turn of the
+ *                       loop, one {"target","stream","killmail_id",
+ *                       "accepted","body"} a line (body last), then a
+ *                       {"done":N} line for the Nth post (from 0) once the
+ *                       platform has answered it
+ *   spool/<name>.json   one post put back by hand (a dead letter, or a spool
+ *                       file of an older version): the replay makes it a
+ *                       segment of its own, <name>.ndjson
  *   dead/<name>.json    {"status","reason","http","attempts","time","post"}
  *   dedupe              "<unix time> <key>" per accepted post, key = hash of
  *                       (webhook URL, killmail_id); compacted as it grows
  *   dead-hooks          "<webhook hash> <unix time> <reason>" per dead webhook
  *
  * Ordering of the durable steps, and why (kill -9 may land anywhere):
- * accept = write spool file, then append the dedupe key: a crash between the
- * two leaves a spool entry, and the replay re-adds its key.  Answer = remove
- * the spool file and nothing else: until that unlink the post is pending and
- * is replayed at start.  The one window left is a request the platform took
- * whose answer we never read; the replay then posts it a second time.  With
- * one request in flight per webhook it is at most one post per webhook. */
+ * accept = write the turn's posts to a new segment (a temporary file, ONE
+ * fdatasync, a rename, one fsync of the directory), then append their
+ * dedupe keys, then queue them: a crash before the rename loses the lines
+ * of that turn (read from the pipe, not yet spooled), a crash after it
+ * leaves the segment, and the replay re-adds its keys.  Answer = append a
+ * done line to the segment, or unlink the segment with its last post, and
+ * nothing else: not synced, as kill -9 keeps the page cache (a power cut may
+ * bring a done post back, and it is sent again).  Until then the post is
+ * pending and is replayed at start; a done line cut short by the kill is
+ * dropped.  The one window left is a request the platform took whose
+ * answer we never read; the replay then posts it a second time.  With one
+ * request in flight per webhook it is at most one post per webhook.
+ *
+ * Memory: a queued post is a small job (where its line is, the stream and
+ * killmail for its receipt); its body is read back from the segment when it
+ * is sent, so a long queue costs page cache rather than heap. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,20 +48,32 @@
 #include "conf.h"
 #include "line.h"
 #include "log.h"
+#include "pair.h"
 #include "post.h"
 #include "sig.h"
 
 #define NHASH 4096
-#define BATCH 256		/* input lines per turn of the loop */
+#define BATCH 256		/* input lines per turn: one segment, one fdatasync */
+#define SEG_FDS 64		/* segments that keep a descriptor open */
 
-struct job {
+struct seg {			/* a spool segment with posts not yet answered */
+	struct seg *next, **prevp;
+	int fd;			/* -1: opened when needed */
+	unsigned left;		/* posts not answered yet */
+	char name[];
+};
+
+struct job {			/* a queued post; its text stays in the segment */
 	struct job *next;
-	char name[64];		/* spool file name */
-	json_t *entry;		/* {"target","stream","killmail_id","accepted","body"} */
-	char *body;		/* the compact body we POST */
-	size_t len;
+	struct hook *hook;
+	struct seg *seg;	/* NULL until spooled */
+	off_t off;		/* its line in the segment */
+	unsigned len, boff;	/* the line's length; where the body starts in it */
+	unsigned idx;		/* its number in the segment, for the done line */
 	int attempts;
+	json_int_t kill;
 	double t0;		/* when accepted (monotonic), for receipts' ms */
+	char stream[];		/* the stream id, for receipts */
 };
 
 struct bucket {			/* a Discord rate-limit bucket */
@@ -82,13 +110,23 @@ static struct {
 	struct bucket *buckets;
 	struct set seen, deadset, warned;
 	FILE *dedupe;
-	long appended, queued;
-	int dirty, reading, stopping, pending, sigfd;
+	struct buf keys;	/* dedupe lines waiting for their segment's sync */
+	struct seg *segs;
+	int segfds;
+	long appended, queued, queued_max;
+	int reading, stopping, pending, sigfd;
 	double deadline, global_until, invalid_since;
 	long invalid;
 	unsigned seq;
 	unsigned long posted, limited, retried, dead, rejected, expired, dup;
 } E;
+
+/* The segment in the making: the posts of this turn, queued once durable. */
+static struct {
+	struct buf text;
+	struct job *head, *tail;
+	unsigned n;
+} B;
 
 unsigned long long
 post_hash(const char *s, size_t n, unsigned long long h)
@@ -201,24 +239,49 @@ fsync_dir(const char *sub)
 	close(fd);
 }
 
-/* Write j to sub/name atomically: a reader (or a replay) sees all or nothing. */
-static void
-write_atomic(const char *sub, const char *name, const json_t *j)
+static int
+write_all(int fd, const char *p, size_t n)
 {
-	char tmp[1200], dst[1200], dot[80];
-	struct buf b = { 0 };
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Write text to sub/name atomically and durably: a reader (or a replay)
+ * sees all or nothing.  The descriptor stays open when keep is not NULL. */
+static void
+write_atomic(const char *sub, const char *name, const char *text, size_t n, int *keep)
+{
+	char tmp[1200], dst[1200], dot[300];
 	int fd;
 
 	snprintf(dot, sizeof dot, ".%s.tmp", name);
 	path(tmp, sizeof tmp, sub, dot);
 	path(dst, sizeof dst, sub, name);
-	ndjson_dump(&b, j);
-	buf_addc(&b, '\n');
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
-	    write(fd, b.p, b.len) != (ssize_t)b.len || fdatasync(fd) < 0 ||
-	    close(fd) < 0 || rename(tmp, dst) < 0)
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600)) < 0 ||
+	    write_all(fd, text, n) < 0 || fdatasync(fd) < 0 || rename(tmp, dst) < 0 ||
+	    (!keep && close(fd) < 0))
 		log_fatal(EXIT_TEMP, "cannot write %s: %s", dst, strerror(errno));
-	buf_free(&b);
+	if (keep)
+		*keep = fd;
+	fsync_dir(sub);
+}
+
+static void
+remove_file(const char *sub, const char *name)
+{
+	char p[1200];
+
+	if (unlink(path(p, sizeof p, sub, name)) < 0 && errno != ENOENT)
+		log_fatal(EXIT_TEMP, "unlink %s: %s", p, strerror(errno));
 }
 
 static json_t *
@@ -230,6 +293,19 @@ read_json(const char *p)
 	if (!j)
 		log_warn("unreadable state file skipped file=%s error=\"%s\"", p, err.text);
 	return j;
+}
+
+/* A new name that sorts by time of acceptance: the replay keeps the order. */
+static const char *
+new_name(char *buf, size_t n, const char *ext)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	snprintf(buf, n, "%016llx-%08x-%08x%s",
+	    (unsigned long long)tv.tv_sec * 1000000 + tv.tv_usec,
+	    (unsigned)getpid(), E.seq++, ext);
+	return buf;
 }
 
 /* ---- dedupe: (webhook, killmail_id) accepted within the window ---- */
@@ -296,19 +372,32 @@ dedupe_load(void)
 	dedupe_compact();
 }
 
+/* The key counts at once; its line waits for dedupe_flush, after the
+ * segment holding its post is durable. */
 static void
 dedupe_add(unsigned long long k)
 {
+	char line[40];
 	unsigned t = now_wall();
 
 	if (E.c->window <= 0)
 		return;
 	set_put(&E.seen, k, t);
-	/* Appended, not synced: kill -9 keeps it in the page cache; a power cut
-	 * may forget a key, and the spool still holds what was not answered. */
-	if (fprintf(E.dedupe, "%u %016llx\n", t, k) < 0 || fflush(E.dedupe))
+	buf_add(&E.keys, line, snprintf(line, sizeof line, "%u %016llx\n", t, k ? k : 1));
+	E.appended++;
+}
+
+/* Appended, not synced: kill -9 keeps it in the page cache; a power cut
+ * may forget a key, and the spool still holds what was not answered. */
+static void
+dedupe_flush(void)
+{
+	if (!E.keys.len)
+		return;
+	if (fwrite(E.keys.p, 1, E.keys.len, E.dedupe) != E.keys.len || fflush(E.dedupe))
 		log_fatal(EXIT_TEMP, "cannot append to dedupe: %s", strerror(errno));
-	if (++E.appended > 2 * (long)E.seen.n + 10000)
+	E.keys.len = 0;
+	if (E.appended > 2 * (long)E.seen.n + 10000)
 		dedupe_compact();
 }
 
@@ -387,14 +476,16 @@ resolve(const char *t, char *why, size_t n)
 
 /* ---- output: receipts and lines for later stages ---- */
 
+/* Buffered: the loop flushes stdout before it waits (turn). */
 static void
 receipt(const struct job *j, const char *status, long http, const char *why)
 {
-	json_t *e = j->entry, *r = json_object();
+	static struct buf b;
+	json_t *r = json_object(), *e;
 
 	json_object_set_new(r, "target", json_string(E.pf->name));
-	json_object_set(r, "stream", json_object_get(e, "stream"));
-	json_object_set(r, "killmail_id", json_object_get(e, "killmail_id"));
+	json_object_set_new(r, "stream", json_string(j->stream));
+	json_object_set_new(r, "killmail_id", json_integer(j->kill));
 	json_object_set_new(r, "status", json_string(status));
 	json_object_set_new(r, "http", http ? json_integer(http) : json_null());
 	json_object_set_new(r, "attempts", json_integer(j->attempts));
@@ -402,61 +493,166 @@ receipt(const struct job *j, const char *status, long http, const char *why)
 	if (why)
 		json_object_set_new(r, "reason", json_string(why));
 	e = json_pack("{s:o}", "receipt", r);
-	ndjson_out(e);
+	b.len = 0;
+	ndjson_dump(&b, e);
+	buf_addc(&b, '\n');
+	ndjson_put(b.p, b.len);
 	json_decref(e);
 }
 
 static void
 pass(const char *line, size_t len)
 {
-	if (fwrite(line, 1, len, stdout) != len || putchar('\n') == EOF || fflush(stdout))
-		log_fatal(EXIT_TEMP, "write to stdout failed: %s",
-		    errno == EPIPE ? "output closed (EPIPE)" : strerror(errno));
+	ndjson_put(line, len);
+	ndjson_put("\n", 1);
+}
+
+/* ---- segments ---- */
+
+static struct seg *
+seg_new(const char *name, int fd)
+{
+	size_t n = strlen(name) + 1;
+	struct seg *s = calloc(1, sizeof *s + n);
+
+	if (!s)
+		log_fatal(EXIT_TEMP, "out of memory");
+	memcpy(s->name, name, n);
+	s->fd = fd;
+	E.segfds += fd >= 0;
+	if ((s->next = E.segs))
+		E.segs->prevp = &s->next;
+	E.segs = s;
+	s->prevp = &E.segs;
+	return s;
+}
+
+static int
+seg_known(const char *name)
+{
+	for (struct seg *s = E.segs; s; s = s->next)
+		if (!strcmp(s->name, name))
+			return 1;
+	return 0;
+}
+
+static int
+seg_fd(struct seg *s)
+{
+	char p[1200];
+
+	if (s->fd < 0) {
+		s->fd = open(path(p, sizeof p, "spool", s->name), O_RDWR | O_APPEND | O_CLOEXEC);
+		if (s->fd < 0)
+			log_fatal(EXIT_TEMP, "cannot open %s: %s", p, strerror(errno));
+		E.segfds++;
+	}
+	return s->fd;
+}
+
+/* Only so many segments keep a descriptor: a webhook that lags behind may
+ * hold a post in each of thousands. */
+static void
+seg_idle(struct seg *s)
+{
+	if (s->fd >= 0 && E.segfds > SEG_FDS) {
+		close(s->fd);
+		s->fd = -1;
+		E.segfds--;
+	}
+}
+
+/* One post fewer waits in s; the last one takes the segment with it. */
+static void
+seg_drop(struct seg *s)
+{
+	if (--s->left)
+		return;
+	remove_file("spool", s->name);
+	if (s->fd >= 0) {
+		close(s->fd);
+		E.segfds--;
+	}
+	if ((*s->prevp = s->next))
+		s->next->prevp = s->prevp;
+	free(s);
+}
+
+/* The platform answered (or the post went to dead/): a done line, unless
+ * the segment goes with it. */
+static void
+seg_done(struct job *j)
+{
+	struct seg *s = j->seg;
+	char mark[32], p[1200];
+	int n;
+
+	if (!s)
+		return;
+	j->seg = NULL;
+	if (s->left > 1) {
+		n = snprintf(mark, sizeof mark, "{\"done\":%u}\n", j->idx);
+		if (write_all(seg_fd(s), mark, (size_t)n) < 0)
+			log_fatal(EXIT_TEMP, "cannot append to %s: %s",
+			    path(p, sizeof p, "spool", s->name), strerror(errno));
+		seg_idle(s);
+	}
+	seg_drop(s);
+}
+
+/* n bytes of j's line from at, NUL-terminated, in a buffer reused by the
+ * next call. */
+static char *
+seg_read(struct job *j, size_t at, size_t n)
+{
+	static char *b;
+	static size_t cap;
+	char p[1200];
+	size_t got = 0;
+	ssize_t r;
+
+	if (n + 1 > cap && !(b = realloc(b, cap = n + 1)))
+		log_fatal(EXIT_TEMP, "out of memory");
+	while (got < n) {
+		r = pread(seg_fd(j->seg), b + got, n - got, j->off + (off_t)(at + got));
+		if (r <= 0 && !(r < 0 && errno == EINTR))
+			log_fatal(EXIT_TEMP, "cannot read %s: %s", path(p, sizeof p, "spool",
+			    j->seg->name), r ? strerror(errno) : "cut short");
+		got += r > 0 ? (size_t)r : 0;
+	}
+	b[n] = 0;
+	seg_idle(j->seg);
+	return b;
 }
 
 /* ---- jobs ---- */
 
 static struct job *
-job_new(json_t *entry, const char *name)
+job_new(const char *stream, json_int_t kill)
 {
-	struct job *j = calloc(1, sizeof *j);
-	struct timeval tv;
+	size_t n = strlen(stream) + 1;
+	struct job *j = calloc(1, sizeof *j + n);
 
 	if (!j)
 		log_fatal(EXIT_TEMP, "out of memory");
-	j->entry = entry;
+	memcpy(j->stream, stream, n);
+	j->kill = kill;
 	j->t0 = clock_mono();
-	if (name)
-		snprintf(j->name, sizeof j->name, "%s", name);
-	else {
-		/* Names sort by time of acceptance: the replay keeps the order. */
-		gettimeofday(&tv, NULL);
-		snprintf(j->name, sizeof j->name, "%016llx-%08x-%08x.json",
-		    (unsigned long long)tv.tv_sec * 1000000 + tv.tv_usec,
-		    (unsigned)getpid(), E.seq++);
-	}
 	return j;
 }
 
 static void
-job_free(struct job *j)
+enqueue(struct job *j)
 {
-	json_decref(j->entry);
-	free(j->body);
-	free(j);
-}
+	struct hook *h = j->hook;
 
-static void
-enqueue(struct hook *h, struct job *j)
-{
-	j->body = ndjson_str(json_object_get(j->entry, "body"));
-	j->len = strlen(j->body);
 	if (h->tail)
 		h->tail->next = j;
 	else
 		h->head = j;
 	h->tail = j;
-	E.queued++;
+	if (++E.queued > E.queued_max)
+		E.queued_max = E.queued;
 }
 
 static struct job *
@@ -471,28 +667,41 @@ dequeue(struct hook *h)
 	return j;
 }
 
-static void
-unspool(struct job *j)
+/* The post as spooled, read back: {"target",...,"body"} (new reference). */
+static json_t *
+job_entry(struct job *j)
 {
-	char p[1200];
+	const char *line = seg_read(j, 0, j->len);
 
-	if (unlink(path(p, sizeof p, "spool", j->name)) < 0 && errno != ENOENT)
-		log_fatal(EXIT_TEMP, "unlink %s: %s", p, strerror(errno));
-	E.dirty = 1;
+	return json_loadb(line, j->len, JSON_ALLOW_NUL, NULL);
 }
 
-/* Keep the post with its reason in dead/, out of the spool; a receipt. */
+/* Keep the post with its reason in dead/, out of the spool; a receipt.
+ * entry: the post when it is not in a segment (borrowed), else NULL. */
 static void
-dead_letter(struct job *j, const char *status, long http, const char *why)
+dead_letter(struct job *j, json_t *entry, const char *status, long http, const char *why)
 {
-	json_t *d = json_pack("{s:s,s:s,s:o,s:i,s:I,s:O}", "status", status,
+	char name[300];
+	struct buf b = { 0 };
+	json_t *post = entry ? json_incref(entry) : j->seg ? job_entry(j) : NULL;
+	json_t *d = json_pack("{s:s,s:s,s:o,s:i,s:I,s:o}", "status", status,
 	    "reason", why, "http", http ? json_integer(http) : json_null(),
-	    "attempts", j->attempts, "time", (json_int_t)now_wall(), "post", j->entry);
+	    "attempts", j->attempts, "time", (json_int_t)now_wall(),
+	    "post", post ? post : json_null());
 
-	write_atomic("dead", j->name, d);
+	/* Named after its place in the segment: a replay that lands here
+	 * again rewrites the same letter. */
+	if (j->seg)
+		snprintf(name, sizeof name, "%.*s-%04x.json",
+		    (int)(strlen(j->seg->name) - 7), j->seg->name, j->idx);
+	else
+		new_name(name, sizeof name, ".json");
+	ndjson_dump(&b, d);
+	buf_addc(&b, '\n');
+	write_atomic("dead", name, b.p, b.len, NULL);
+	buf_free(&b);
 	json_decref(d);
-	fsync_dir("dead");
-	unspool(j);
+	seg_done(j);
 	receipt(j, status, http, why);
 	if (!strcmp(status, "dead"))
 		E.dead++;
@@ -500,7 +709,7 @@ dead_letter(struct job *j, const char *status, long http, const char *why)
 		E.rejected++;
 	else
 		E.expired++;
-	job_free(j);
+	free(j);
 }
 
 /* The webhook is gone: say so once, loudly; everything queued for it and
@@ -515,7 +724,67 @@ hook_kill(struct hook *h, long http, const char *why)
 		h->dead = 1;
 	}
 	while (h->head)
-		dead_letter(dequeue(h), "dead", http, why);
+		dead_letter(dequeue(h), NULL, "dead", http, why);
+}
+
+/* ---- the segment of a turn ---- */
+
+/* One post into the segment in the making, body last so that its offset
+ * is known: sending reads the body alone back. */
+static void
+batch_add(struct job *j, const char *target, json_int_t accepted, const json_t *body)
+{
+	json_t *head = json_pack("{s:s,s:s,s:I,s:I}", "target", target,
+	    "stream", j->stream, "killmail_id", j->kill, "accepted", accepted);
+
+	j->off = (off_t)B.text.len;
+	ndjson_dump(&B.text, head);
+	B.text.len--;		/* its '}' */
+	buf_add(&B.text, ",\"body\":", 8);
+	j->boff = (unsigned)(B.text.len - (size_t)j->off);
+	ndjson_dump(&B.text, body);
+	buf_addc(&B.text, '}');
+	j->len = (unsigned)(B.text.len - (size_t)j->off);
+	buf_addc(&B.text, '\n');
+	j->idx = B.n++;
+	if (B.tail)
+		B.tail->next = j;
+	else
+		B.head = j;
+	B.tail = j;
+	json_decref(head);
+}
+
+/* Make the turn's posts durable together (one fdatasync, one fsync of the
+ * directory), then their dedupe keys, then queue them.  name: the
+ * segment's name, or NULL for a new one. */
+static void
+batch_commit(const char *name)
+{
+	char gen[64];
+	struct job *j, *next;
+	struct seg *s;
+	int fd;
+
+	if (!B.n)
+		return;
+	if (!name)
+		name = new_name(gen, sizeof gen, ".ndjson");
+	write_atomic("spool", name, B.text.p, B.text.len, &fd);
+	s = seg_new(name, fd);
+	s->left = B.n;
+	for (j = B.head; j; j = next) {
+		next = j->next;
+		j->next = NULL;
+		j->seg = s;
+		enqueue(j);
+		log_trace("spooled", (long long)j->kill, j->stream);
+	}
+	seg_idle(s);
+	dedupe_flush();
+	B.head = B.tail = NULL;
+	B.n = 0;
+	B.text.len = 0;
 }
 
 /* ---- accepting pairs ---- */
@@ -532,45 +801,52 @@ warn_once(const char *stream, const char *why)
 	return 1;
 }
 
-/* One target of this platform: render, dedupe, spool, queue. */
+/* A post refused before it was spooled: to dead/ as it would have been
+ * spooled (body is stolen). */
 static void
-accept_target(const json_t *pair, const json_t *target, const char *tw)
+refuse(struct job *j, const char *tw, json_t *body, const char *status, const char *why)
 {
-	const json_t *stream = json_object_get(pair, "stream");
-	const char *sid = json_string_value(json_object_get(stream, "id"));
-	json_int_t kill = json_integer_value(json_object_get(json_object_get(pair, "mail"),
-	    "killmail_id"));
+	json_t *e = json_pack("{s:s,s:s,s:I,s:I,s:o}", "target", tw, "stream", j->stream,
+	    "killmail_id", j->kill, "accepted", (json_int_t)now_wall(), "body", body);
+
+	dead_letter(j, e, status, 0, why);
+	json_decref(e);
+}
+
+/* One target of this platform: render, dedupe, add to this turn's segment. */
+static void
+accept_target(const json_t *pair, const json_t *target, const char *tw,
+    const char *sid, json_int_t kill)
+{
 	char why[300], w2[256];
 	const char *url = resolve(tw, why, sizeof why);
 	json_t *body = E.pf->render(pair, target);
-	struct job *j = job_new(json_pack("{s:s,s:s,s:I,s:I,s:o}", "target", tw,
-	    "stream", sid ? sid : "?", "killmail_id", kill,
-	    "accepted", (json_int_t)now_wall(), "body", body), NULL);
+	struct job *j = job_new(sid, kill);
 	struct hook *h;
 
 	if (!url) {
-		if (warn_once(sid ? sid : "?", why))
-			log_warn("stream cannot post stream=%s reason=\"%s\"", sid ? sid : "?", why);
-		return dead_letter(j, "rejected", 0, why);
+		if (warn_once(sid, why))
+			log_warn("stream cannot post stream=%s reason=\"%s\"", sid, why);
+		return refuse(j, tw, body, "rejected", why);
 	}
 	if (E.pf->check(body, w2, sizeof w2) < 0) {
 		log_warn("rendered post out of limits (a bug) stream=%s killmail_id=%"
-		    JSON_INTEGER_FORMAT " reason=\"%s\"", sid ? sid : "?", kill, w2);
-		return dead_letter(j, "rejected", 0, w2);
+		    JSON_INTEGER_FORMAT " reason=\"%s\"", sid, kill, w2);
+		return refuse(j, tw, body, "rejected", w2);
 	}
 	h = hook_get(url);
 	if (dedupe_live(set_get(&E.seen, dedupe_key(h, kill)))) {
 		E.dup++;
 		receipt(j, "duplicate", 0, NULL);
-		return job_free(j);
+		json_decref(body);
+		return free(j);
 	}
 	if (h->dead)
-		return dead_letter(j, "dead", 0, "webhook is dead");
-	write_atomic("spool", j->name, j->entry);
-	E.dirty = 1;
+		return refuse(j, tw, body, "dead", "webhook is dead");
+	j->hook = h;
+	batch_add(j, tw, (json_int_t)now_wall(), body);
+	json_decref(body);
 	dedupe_add(dedupe_key(h, kill));
-	enqueue(h, j);
-	log_trace("spooled", (long long)kill, sid);
 }
 
 /* Is this target's platform handled here or by an earlier stage? */
@@ -586,27 +862,76 @@ handled(const json_t *t, int *mine)
 	return 0;
 }
 
-/* A pair goes on (unchanged) when a later stage has a target in it. */
-static void
-accept_line(const char *line, size_t len, unsigned long lineno)
+static struct pair_mail mail;	/* the mail of the pairs read last, parsed once */
+
+/* The pair render reads: the small members parsed from this line, the mail
+ * shared with the pairs around it (never modified).  NULL when the mail
+ * does not parse (warned). */
+static json_t *
+pair_build(const struct pair *pr, json_t *stream, unsigned long lineno)
 {
-	json_t *j = ndjson_parse(line, len, lineno), *t;
-	const json_t *stream = json_object_get(j, "stream");
-	const json_t *ts = json_object_get(stream, "targets");
-	int later = 0, mine;
+	json_t *m = pair_mail_json(&mail, pr->mail, lineno), *p;
+
+	if (!m)
+		return NULL;
+	p = json_object();
+	json_object_set(p, "stream", stream);
+	json_object_set(p, "mail", m);
+	if (pr->match.n)
+		json_object_set_new(p, "match",
+		    json_loadb(pr->match.p, pr->match.n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL));
+	return p;
+}
+
+/* Accept this platform's targets of a pair; 1 when a later stage has a
+ * target in it too. */
+static int
+accept_pair(const struct pair *pr, json_t *stream, unsigned long lineno)
+{
+	const json_t *ts = json_object_get(stream, "targets"), *t;
+	const char *sid = json_string_value(json_object_get(stream, "id"));
+	json_t *pair = NULL;
+	int later = 0, mine, bad = 0;
 	size_t i;
 
-	if (!j)
-		return;
-	if (!json_is_object(json_object_get(j, "mail")) || !json_is_array(ts))
-		later = 1;	/* not a pair: a receipt or unknown, not ours */
 	json_array_foreach(ts, i, t) {
 		if (!handled(t, &mine))
 			later = 1;
-		else if (mine)
-			accept_target(j, t, json_string_value(json_object_get(t, E.pf->name)));
+		if (!mine || bad)
+			continue;
+		/* A mail that does not parse was warned about: nothing to post. */
+		if (!pair && !(pair = pair_build(pr, stream, lineno)))
+			bad = 1;
+		else
+			accept_target(pair, t, json_string_value(json_object_get(t, E.pf->name)),
+			    sid ? sid : "?", json_integer_value(json_object_get(
+			    json_object_get(pair, "mail"), "killmail_id")));
 	}
-	if (later)
+	json_decref(pair);
+	return later;
+}
+
+/* A line goes on (unchanged) unless it is a pair whose targets are all
+ * handled here or before.  Only the stream and match of a pair are parsed
+ * for it; its mail once for all the pairs of that mail in a row. */
+static void
+accept_line(const char *line, size_t len, unsigned long lineno)
+{
+	struct pair pr;
+	json_t *j;
+
+	if (pair_read(line, len, mail.text.p, mail.text.len, &pr) < 0) {
+		/* Not one JSON object: ndjson_parse says why, once. */
+		if ((j = ndjson_parse(line, len, lineno)))
+			pass(line, len);	/* deeper than the scanner goes: not a pair */
+		json_decref(j);
+		return;
+	}
+	if (!pair_is(&pr))
+		return pass(line, len);	/* a receipt, or unknown: not ours */
+	if (!(j = ndjson_parse(pr.stream.p, pr.stream.n, lineno)))
+		return;
+	if (!json_is_array(json_object_get(j, "targets")) || accept_pair(&pr, j, lineno))
 		pass(line, len);
 	json_decref(j);
 }
@@ -622,15 +947,16 @@ send_head(struct hook *h, double now)
 	struct job *j = h->head;
 	struct buf u = { 0 };
 
+	const char *body = seg_read(j, j->boff, j->len - j->boff - 1);
+
 	E.pf->url(h->url, &u);
 	j->attempts++;
 	h->busy = 1;
 	h->sent_at = now;
 	if (h->bucket && h->bucket->remaining > 0)
 		h->bucket->remaining--;
-	log_trace("send", (long long)json_integer_value(json_object_get(j->entry, "killmail_id")),
-	    json_string_value(json_object_get(j->entry, "stream")));
-	http_request(E.http, "POST", u.p, j->body, j->len, hdrs, on_answer, h);
+	log_trace("send", (long long)j->kill, j->stream);
+	http_request(E.http, "POST", u.p, body, j->len - j->boff - 1, hdrs, on_answer, h);
 	buf_free(&u);
 }
 
@@ -705,7 +1031,7 @@ answer_retry(struct hook *h, const struct http_resp *r, const struct post_answer
 	if (h->head->attempts >= E.c->attempts) {
 		log_warn("giving up after %d attempts url=%s http=%ld reason=\"%s\"",
 		    h->head->attempts, h->label, r->status, a->why);
-		dead_letter(dequeue(h), "expired", r->status, a->why);
+		dead_letter(dequeue(h), NULL, "expired", r->status, a->why);
 		return;
 	}
 	E.retried++;
@@ -737,10 +1063,10 @@ on_answer(void *arg, struct http_resp *r)
 	if (a.v == POST_OK) {
 		backoff_reset(&h->bo);
 		j = dequeue(h);
-		unspool(j);
+		seg_done(j);
 		E.posted++;
 		receipt(j, "posted", r->status, NULL);
-		job_free(j);
+		free(j);
 	} else if (a.v == POST_WAIT)
 		answer_wait(h, &a, now);
 	else if (a.v == POST_RETRY)
@@ -749,7 +1075,7 @@ on_answer(void *arg, struct http_resp *r)
 		hook_kill(h, r->status, a.why);
 	else {
 		log_warn("post rejected url=%s http=%ld reason=\"%s\"", h->label, r->status, a.why);
-		dead_letter(dequeue(h), "rejected", r->status, a.why);
+		dead_letter(dequeue(h), NULL, "rejected", r->status, a.why);
 	}
 }
 
@@ -798,33 +1124,177 @@ schedule(double now)
 /* ---- the spool at start (and on SIGHUP: posts put back by hand) ---- */
 
 static int
-spool_name(const struct dirent *d)
+ends(const char *s, const char *ext)
 {
-	size_t n = strlen(d->d_name);
+	size_t n = strlen(s), e = strlen(ext);
 
-	return d->d_name[0] != '.' && n > 5 && !strcmp(d->d_name + n - 5, ".json");
+	return n > e && !strcmp(s + n - e, ext);
 }
 
 static int
-queued(const char *name)
+spool_name(const struct dirent *d)
 {
-	for (struct hook *h = E.hooks; h; h = h->all)
-		for (struct job *j = h->head; j; j = j->next)
-			if (!strcmp(j->name, name))
-				return 1;
-	return 0;
+	return d->d_name[0] != '.' && (ends(d->d_name, ".json") || ends(d->d_name, ".ndjson"));
 }
 
+/* Queue a post read back from the spool (entry: borrowed), as
+ * accept_target would have; its dedupe key is added when missing. */
 static void
-replay_one(const char *name)
+requeue(struct job *j, json_t *entry)
 {
-	char p[1200], why[300];
-	json_t *e = read_json(path(p, sizeof p, "spool", name)), *post;
+	char why[300];
 	const char *url;
-	struct job *j;
 	struct hook *h;
 
+	if (!(url = resolve(json_string_value(json_object_get(entry, "target")), why, sizeof why)))
+		return dead_letter(j, entry, "rejected", 0, why);
+	h = hook_get(url);
+	if (h->dead)
+		return dead_letter(j, entry, "dead", 0, "webhook is dead");
+	if (!set_get(&E.seen, dedupe_key(h, j->kill)))
+		dedupe_add(dedupe_key(h, j->kill));
+	j->hook = h;
+	if (j->seg)
+		enqueue(j);
+	else
+		batch_add(j, json_string_value(json_object_get(entry, "target")),
+		    json_integer_value(json_object_get(entry, "accepted")),
+		    json_object_get(entry, "body"));
+}
+
+/* A post with a target and a body; its stream and killmail for a job. */
+static struct job *
+entry_job(json_t *e, int *ok)
+{
+	const char *sid = json_string_value(json_object_get(e, "stream"));
+
+	*ok = json_is_string(json_object_get(e, "target")) &&
+	    json_is_object(json_object_get(e, "body"));
+	return job_new(sid ? sid : "?",
+	    json_integer_value(json_object_get(e, "killmail_id")));
+}
+
+/* Is the body of this line where batch_add puts it?  Sending reads it
+ * from there. */
+static int
+body_at(const char *line, size_t len, json_t *e, unsigned *boff)
+{
+	const char *b = memmem(line, len, ",\"body\":", 8);
+	json_t *body;
+	int same;
+
+	if (!b || line[len - 1] != '}')
+		return 0;
+	*boff = (unsigned)(b + 8 - line);
+	body = json_loadb(b + 8, len - *boff - 1, JSON_ALLOW_NUL, NULL);
+	same = json_equal(body, json_object_get(e, "body"));
+	json_decref(body);
+	return same;
+}
+
+/* Post idx of segment s, a line at off, back in its queue. */
+static void
+replay_post(struct seg *s, const char *line, size_t len, unsigned idx, off_t off)
+{
+	json_t *e = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
+	int ok = 0;
+	struct job *j = entry_job(e, &ok);
+
+	j->seg = s;
+	j->idx = idx;
+	j->off = off;
+	j->len = (unsigned)len;
 	if (!e)
+		e = json_stringn(line, len);	/* dead/ keeps what there was */
+	if (!ok || !body_at(line, len, e, &j->boff))
+		dead_letter(j, e, "rejected", 0, "spool line unreadable");
+	else
+		requeue(j, e);
+	json_decref(e);
+}
+
+/* A line of a segment: 0 empty, 1 a done line, 2 a post. */
+static int
+line_kind(const char *p, const char *e)
+{
+	return p == e ? 0 : strncmp(p, "{\"done\":", 8) ? 2 : 1;
+}
+
+/* The posts of segment s (text: n bytes read from it, ending in '\n')
+ * without a done line, in order. */
+static void
+replay_lines(struct seg *s, const char *text, size_t n)
+{
+	const char *p, *e, *end = text + n;
+	unsigned posts = 0, idx = 0;
+	unsigned long k;
+	unsigned char *done;
+
+	for (p = text; p < end; p = e + 1)
+		posts += line_kind(p, e = memchr(p, '\n', (size_t)(end - p))) == 2;
+	if (!(done = calloc(posts + 1, 1)))
+		log_fatal(EXIT_TEMP, "out of memory");
+	for (p = text; p < end; p = e + 1)
+		if (line_kind(p, e = memchr(p, '\n', (size_t)(end - p))) == 1 &&
+		    (k = strtoul(p + 8, NULL, 10)) < posts)
+			done[k] = 1;
+	for (p = text; p < end; p = e + 1)
+		if (line_kind(p, e = memchr(p, '\n', (size_t)(end - p))) == 2 && !done[idx++]) {
+			s->left++;
+			replay_post(s, p, (size_t)(e - p), idx - 1, (off_t)(p - text));
+		}
+	free(done);
+}
+
+/* A segment left by an earlier run: its posts not marked done go back in
+ * their queues. */
+static void
+replay_seg(const char *name)
+{
+	char p[1200];
+	struct stat st;
+	char *text;
+	size_t n = 0;
+	ssize_t r;
+	int fd = open(path(p, sizeof p, "spool", name), O_RDWR | O_APPEND | O_CLOEXEC);
+	struct seg *s;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !(text = malloc((size_t)st.st_size + 1)))
+		log_fatal(EXIT_TEMP, "cannot read %s: %s", p, strerror(errno));
+	while (n < (size_t)st.st_size) {
+		if ((r = pread(fd, text + n, (size_t)st.st_size - n, (off_t)n)) <= 0 &&
+		    !(r < 0 && errno == EINTR))
+			log_fatal(EXIT_TEMP, "cannot read %s: %s", p, r ? strerror(errno) : "cut short");
+		n += r > 0 ? (size_t)r : 0;
+	}
+	/* A done line cut short by a kill: gone, so the next starts a line. */
+	while (n && text[n - 1] != '\n')
+		n--;
+	if (n < (size_t)st.st_size && ftruncate(fd, (off_t)n) < 0)
+		log_fatal(EXIT_TEMP, "cannot truncate %s: %s", p, strerror(errno));
+	s = seg_new(name, fd);
+	s->left = 1;		/* held while its posts are read */
+	replay_lines(s, text, n);
+	free(text);
+	seg_idle(s);
+	seg_drop(s);
+}
+
+/* A post put back by hand (or spooled by an older version) becomes a
+ * segment named after it, then the file goes: after a crash between the
+ * two, the segment exists and the file is only removed. */
+static void
+replay_single(const char *name)
+{
+	char p[1200], seg[300];
+	json_t *e, *post;
+	struct job *j;
+	int ok;
+
+	snprintf(seg, sizeof seg, "%.*s.ndjson", (int)(strlen(name) - 5), name);
+	if (access(path(p, sizeof p, "spool", seg), F_OK) == 0)
+		return remove_file("spool", name);
+	if (!(e = read_json(path(p, sizeof p, "spool", name))))
 		return;
 	/* A dead letter moved back by hand carries the post inside. */
 	if ((post = json_object_get(e, "post"))) {
@@ -832,18 +1302,14 @@ replay_one(const char *name)
 		json_decref(e);
 		e = post;
 	}
-	j = job_new(e, name);
-	if (!json_is_object(json_object_get(e, "body")) ||
-	    !json_is_string(json_object_get(e, "target")))
-		return dead_letter(j, "rejected", 0, "spool entry without target or body");
-	if (!(url = resolve(json_string_value(json_object_get(e, "target")), why, sizeof why)))
-		return dead_letter(j, "rejected", 0, why);
-	h = hook_get(url);
-	if (h->dead)
-		return dead_letter(j, "dead", 0, "webhook is dead");
-	if (!set_get(&E.seen, dedupe_key(h, json_integer_value(json_object_get(e, "killmail_id")))))
-		dedupe_add(dedupe_key(h, json_integer_value(json_object_get(e, "killmail_id"))));
-	enqueue(h, j);
+	j = entry_job(e, &ok);
+	if (!ok)
+		dead_letter(j, e, "rejected", 0, "spool entry without target or body");
+	else
+		requeue(j, e);
+	batch_commit(seg);
+	remove_file("spool", name);
+	json_decref(e);
 }
 
 static void
@@ -851,27 +1317,45 @@ replay(void)
 {
 	char p[1200];
 	struct dirent **d;
-	int n = scandir(path(p, sizeof p, "spool", ""), &d, spool_name, alphasort), k = 0;
+	long q = E.queued;
+	int n = scandir(path(p, sizeof p, "spool", ""), &d, spool_name, alphasort);
 
 	if (n < 0)
 		log_fatal(EXIT_TEMP, "scandir %s: %s", p, strerror(errno));
 	for (int i = 0; i < n; i++) {
-		if (!E.queued || !queued(d[i]->d_name)) {
-			replay_one(d[i]->d_name);
-			k++;
-		}
+		if (ends(d[i]->d_name, ".json"))
+			replay_single(d[i]->d_name);
+		else if (!seg_known(d[i]->d_name))
+			replay_seg(d[i]->d_name);
 		free(d[i]);
 	}
 	free(d);
-	if (k)
-		log_info("spooled posts queued count=%d", k);
+	dedupe_flush();
+	if (E.queued > q)
+		log_info("spooled posts queued count=%ld", E.queued - q);
+}
+
+/* Temporary files of a run killed while it wrote them. */
+static void
+spool_clean(void)
+{
+	char p[1200];
+	struct dirent *e;
+	DIR *d = opendir(path(p, sizeof p, "spool", ""));
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] == '.' && ends(e->d_name, ".tmp"))
+			remove_file("spool", e->d_name);
+	if (d)
+		closedir(d);
 }
 
 /* ---- the loop ---- */
 
 static struct line_reader lr;
 
-/* Up to BATCH lines per turn, so that answers and sends keep flowing. */
+/* Up to BATCH lines per turn, so that answers and sends keep flowing; the
+ * posts of the turn are spooled together. */
 static void
 read_input(int readable)
 {
@@ -885,6 +1369,7 @@ read_input(int readable)
 	for (k = 0; k < BATCH && (r = line_next(&lr, &line, &len)) == 1; k++)
 		if (len)
 			accept_line(line, len, lr.lineno);
+	batch_commit(NULL);
 	E.pending = k == BATCH;
 	if (r < 0) {
 		E.reading = 0;
@@ -932,6 +1417,7 @@ setup(const struct post_platform *pf, const struct post_conf *c)
 	line_init(&lr, 0, 0);
 	dedupe_load();
 	deadhooks_load();
+	spool_clean();
 	replay();
 	log_info("started state=%s queued=%ld dedupe=%zu dead_hooks=%zu",
 	    E.dir, E.queued, E.seen.n, E.deadset.n);
@@ -954,6 +1440,7 @@ turn(double wait)
 	int rd = E.reading && E.queued < E.c->max_queue;
 	int ms = E.pending && rd ? 0 : (int)(wait * 1000) + 1;
 
+	ndjson_flush();
 	if (E.stopping && (E.deadline - clock_mono()) * 1000 + 1 < ms)
 		ms = (int)((E.deadline - clock_mono()) * 1000) + 1;
 	if (http_wait(E.http, fd, rd && !E.pending ? 2 : 1, ms < 0 ? 0 : ms) < 0)
@@ -972,21 +1459,20 @@ post_run(const struct post_platform *pf, const struct post_conf *c)
 	setup(pf, c);
 	for (;;) {
 		wait = schedule(clock_mono());
-		if (E.dirty) {
-			fsync_dir("spool");
-			E.dirty = 0;
-		}
 		if (finished(clock_mono()))
 			break;
 		turn(wait);
 	}
+	ndjson_flush();
 	log_info("done posted=%lu limited=%lu retried=%lu dead=%lu rejected=%lu "
-	    "expired=%lu duplicate=%lu left=%ld invalid=%ld", E.posted, E.limited,
-	    E.retried, E.dead, E.rejected, E.expired, E.dup, E.queued, E.invalid);
+	    "expired=%lu duplicate=%lu left=%ld invalid=%ld queued_max=%ld", E.posted,
+	    E.limited, E.retried, E.dead, E.rejected, E.expired, E.dup, E.queued,
+	    E.invalid, E.queued_max);
 	if (!http_inflight(E.http))
 		http_free(E.http);
 	fclose(E.dedupe);
 	line_free(&lr);
+	pair_mail_free(&mail);
 	return EXIT_DONE;
 }
 

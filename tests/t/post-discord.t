@@ -23,6 +23,11 @@ count() { ids "$1" | wc -l; }
 has() { [ "$(count "$1")" -ge "$2" ]; }
 stat() { curl -s "$d_url/_stats" | jq "$1"; }
 receipts() { grep '"receipt":{"target":"discord"' "$2" | grep -c "\"status\":\"$1\""; }
+# pending SPOOL: posts waiting in a spool (segment lines not marked done)
+pending() {
+	cat "$1"/*.ndjson "$1"/*.json 2>/dev/null |
+		awk '/^\{"done":/ { d++; next } /^\{/ { p++ } END { print p - d }'
+}
 
 start_fake d discord --bucket-limit 5 --bucket-window 0.25 --dead 404 --bad-token 401 ||
 	skip_all "fake discord did not start"
@@ -160,7 +165,7 @@ wait_until 20 has k9 10
 fake_ctl "$d_url" '{"faults":[{"match":"/webhooks/k9/","status":429,"retry_after":3,"times":1}]}'
 wait_until 20 sh -c "curl -s $d_url/_stats | jq -e '.status[\"429\"] == 1' >/dev/null"
 kill -9 "$pid9"; wait "$pid9" 2>/dev/null
-left=$(ls "$T/s9/discord/spool" | grep -c json)
+left=$(pending "$T/s9/discord/spool")
 diag "killed with $(count k9) delivered and $left in the spool"
 is "$(($(count k9) + left))" 30 "nothing lost at the kill: delivered + spooled = 30"
 post-discord -d "$T/s9" </dev/null >"$T/out9b" 2>"$T/err9b"
@@ -187,7 +192,7 @@ pid=$!; _pids="$_pids $pid"
 wait_until 20 has term 3
 kill -TERM "$pid"; wait "$pid"
 is $? 0 "SIGTERM mid-queue: exit 0"
-left=$(ls "$T/s10/discord/spool" | grep -c json)
+left=$(pending "$T/s10/discord/spool")
 ok $((left == 0)) "unsent posts left in the spool ($left)"
 fake_ctl "$d_url" '{"bucket_limit":5,"bucket_window":0.25}'
 post-discord -d "$T/s10" </dev/null >/dev/null 2>&1
