@@ -807,7 +807,8 @@ setup(const char *url, const char *redis, long conc)
 	struct cache_opts co = { .redis_url = conf_str(redis, "REDIS_URL", NULL),
 		.prefix = conf_str(NULL, "ESI_CACHE_PREFIX", "insight:esi:"),
 		.max_entries = conf_long(NULL, "ESI_CACHE_ENTRIES", 200000),
-		.max_bytes = conf_long(NULL, "ESI_CACHE_MB", 128) << 20 };
+		.max_bytes = conf_long(NULL, "ESI_CACHE_MB", 128) << 20,
+		.max_memos = conf_long(NULL, "ESI_CACHE_PARSED", 1024) };
 	struct esi_opts eo = { .url = conf_str(url, "ESI_URL", "https://esi.evetech.net"),
 		.compat_date = conf_str(NULL, "ESI_COMPAT_DATE", ESI_COMPAT_DATE),
 		.ttl_min = duration(NULL, "ESI_TTL_MIN", "60s"),

@@ -26,6 +26,7 @@
 struct entry {
 	struct entry *hnext;		/* hash chain */
 	struct entry *prev, *next;	/* recency: head is the newest */
+	struct entry *mprev, *mnext;	/* recency of the entries with a memo */
 	double fresh_until, expire_at;
 	size_t klen, vlen;
 	char *val;
@@ -51,6 +52,8 @@ struct cache {
 	struct entry **tab;
 	size_t mask;
 	struct entry *head, *tail;
+	struct entry *mhead, *mtail;	/* the entries that hold a memo */
+	size_t nmemos;
 	struct cache_stats st;
 
 	/* Redis: host/port or path, and where we are in reconnecting. */
@@ -130,6 +133,66 @@ push_front(struct cache *c, struct entry *e)
 		c->tail = e;
 }
 
+/* Memos are the big part of an entry (a parsed JSON object is several
+ * times its text): only the max_memos most recently used entries keep one;
+ * the others keep their text, and the caller parses it again on a hit. */
+static void
+memo_unlink(struct cache *c, struct entry *e)
+{
+	if (e->mprev)
+		e->mprev->mnext = e->mnext;
+	else
+		c->mhead = e->mnext;
+	if (e->mnext)
+		e->mnext->mprev = e->mprev;
+	else
+		c->mtail = e->mprev;
+	e->mprev = e->mnext = NULL;
+}
+
+static void
+memo_front(struct cache *c, struct entry *e)
+{
+	e->mnext = c->mhead;
+	if (c->mhead)
+		c->mhead->mprev = e;
+	c->mhead = e;
+	if (!c->mtail)
+		c->mtail = e;
+}
+
+static void
+memo_drop(struct cache *c, struct entry *e)
+{
+	if (!e->memo)
+		return;
+	memo_unlink(c, e);
+	e->memo_free(e->memo);
+	e->memo = NULL;
+	c->nmemos--;
+}
+
+/* Twice the slots when the entries outnumber them: the table grows with
+ * what is cached, not with the bound. */
+static void
+grow(struct cache *c)
+{
+	size_t n = (c->mask + 1) * 2;
+	struct entry **tab = calloc(n, sizeof *tab), *e, *next;
+
+	if (!tab)
+		log_fatal(EXIT_TEMP, "out of memory");
+	for (size_t i = 0; i <= c->mask; i++)
+		for (e = c->tab[i]; e; e = next) {
+			next = e->hnext;
+			e->hnext = tab[hash(e->key, e->klen) & (n - 1)];
+			tab[hash(e->key, e->klen) & (n - 1)] = e;
+		}
+	free(c->tab);
+	c->tab = tab;
+	c->mask = n - 1;
+}
+
 static size_t
 cost(const struct entry *e)
 {
@@ -145,8 +208,7 @@ drop(struct cache *c, struct entry *e)
 	unlink_lru(c, e);
 	c->st.entries--;
 	c->st.bytes -= cost(e);
-	if (e->memo)
-		e->memo_free(e->memo);
+	memo_drop(c, e);
 	free(e->val);
 	free(e);
 }
@@ -174,6 +236,8 @@ lru_put(struct cache *c, const char *key, const char *val, size_t len,
 	push_front(c, e);
 	c->st.entries++;
 	c->st.bytes += cost(e);
+	if (c->st.entries > c->mask + 1 && c->mask < (1u << 24) - 1)
+		grow(c);
 	while (c->tail && (c->st.entries > c->o.max_entries || c->st.bytes > c->o.max_bytes)) {
 		drop(c, c->tail);
 		c->st.evictions++;
@@ -202,6 +266,10 @@ cache_get_memo(struct cache *c, const char *key, const char **val, size_t *len,
 	*len = e->vlen;
 	if (memo)
 		*memo = e->memo;
+	if (e->memo) {
+		memo_unlink(c, e);
+		memo_front(c, e);
+	}
 	if (now < e->fresh_until) {
 		c->st.hits++;
 		return CACHE_FRESH;
@@ -225,10 +293,12 @@ cache_set_memo(struct cache *c, const char *key, void *memo, void (*free_fn)(voi
 		free_fn(memo);
 		return;
 	}
-	if (e->memo)
-		e->memo_free(e->memo);
+	memo_drop(c, e);
 	e->memo = memo;
 	e->memo_free = free_fn;
+	memo_front(c, e);
+	if (++c->nmemos > c->o.max_memos)
+		memo_drop(c, c->mtail);
 }
 
 /* ---- Redis ---- */
@@ -360,8 +430,8 @@ cache_new(const struct cache_opts *o)
 		c->o.max_bytes = 64u << 20;
 	if (c->o.timeout_ms <= 0)
 		c->o.timeout_ms = 250;
-	while (n < c->o.max_entries && n < (1u << 24))
-		n <<= 1;
+	if (!c->o.max_memos)
+		c->o.max_memos = 4096;
 	c->tab = calloc(n, sizeof *c->tab);
 	if (!c->tab)
 		log_fatal(EXIT_TEMP, "out of memory");

@@ -34,6 +34,7 @@ struct cache_opts {
 	const char *prefix;	/* Redis key prefix; default "insight:esi:" */
 	size_t max_entries;	/* LRU bound; default 200000 */
 	size_t max_bytes;	/* LRU bound on keys + values; default 64 MiB */
+	size_t max_memos;	/* entries that keep a memo; default 4096 */
 	long timeout_ms;	/* Redis connect and command time-out; default 250 */
 };
 
@@ -68,7 +69,9 @@ void cache_put(struct cache *c, const char *key, const char *val, size_t len,
  * cache_get() that also gives the memo attached to the entry (NULL when
  * none); cache_set_memo() attaches one to the entry of key, releasing the
  * previous with its own free function; when key has no entry, memo is
- * released at once.  The cache releases a memo when its entry goes. */
+ * released at once.  The cache releases a memo when its entry goes, and
+ * keeps memos on the max_memos most recently used entries only (the
+ * others answer with memo NULL: the caller decodes the value again). */
 enum cache_state cache_get_memo(struct cache *c, const char *key, const char **val,
     size_t *len, void **memo);
 void cache_set_memo(struct cache *c, const char *key, void *memo, void (*free_fn)(void *));

@@ -48,6 +48,65 @@ get(struct cache *c, const char *k, enum cache_state *st)
 	return v;
 }
 
+/* Only the max_memos most recently used entries keep their memo. */
+static void
+memos(void)
+{
+	struct cache_opts o = { .max_entries = 100, .max_bytes = 1 << 20, .max_memos = 2 };
+	struct cache *c = cache_new(&o);
+	void *m1, *m2, *m3;
+	const char *v;
+	size_t n;
+	int f0 = freed;
+
+	at(1000);
+	cache_put(c, "x", "X", 1, 10, 0);
+	cache_put(c, "y", "Y", 1, 10, 0);
+	cache_put(c, "z", "Z", 1, 10, 0);
+	cache_set_memo(c, "x", strdup("mx"), count_free);
+	cache_set_memo(c, "y", strdup("my"), count_free);
+	cache_get_memo(c, "x", &v, &n, &m1);	/* x is now the newer memo */
+	cache_set_memo(c, "z", strdup("mz"), count_free);
+	is_int(freed - f0, 1, "a third memo over max_memos 2 releases one");
+	cache_get_memo(c, "x", &v, &n, &m1);
+	cache_get_memo(c, "y", &v, &n, &m2);
+	cache_get_memo(c, "z", &v, &n, &m3);
+	ok(m1 && !strcmp(m1, "mx") && !m2 && m3 && !strcmp(m3, "mz"),
+	    "the least recently used memo went (y), the others stay");
+	is_str(v, "Z", "the values stay whatever happens to memos");
+	ok(cache_get(c, "y", &v, &n) == CACHE_FRESH && n == 1 && *v == 'Y',
+	    "the entry that lost its memo still answers with its text");
+	cache_free(c);
+	is_int(freed - f0, 3, "freeing the cache releases the memos left");
+}
+
+/* The hash table grows as entries come: every entry stays reachable. */
+static void
+growth(void)
+{
+	struct cache_opts o = { .max_entries = 100000, .max_bytes = 64 << 20 };
+	struct cache *c = cache_new(&o);
+	enum cache_state st;
+	char k[16], val[16];
+	int found = 0;
+
+	at(1000);
+	for (int i = 0; i < 5000; i++) {
+		snprintf(k, sizeof k, "g%d", i);
+		snprintf(val, sizeof val, "v%d", i);
+		cache_put(c, k, val, strlen(val), 10, 0);
+	}
+	for (int i = 0; i < 5000; i++) {
+		const char *g;
+
+		snprintf(k, sizeof k, "g%d", i);
+		snprintf(val, sizeof val, "v%d", i);
+		found += (g = get(c, k, &st)) && !strcmp(g, val);
+	}
+	is_int(found, 5000, "5,000 entries over a table begun at 1,024 slots: all found");
+	cache_free(c);
+}
+
 static void
 lru(void)
 {
@@ -111,6 +170,8 @@ lru(void)
 	ok(get(c, "k39", &st) && !get(c, "k0", &st), "the newest stay, the oldest go");
 	is_int(s.redis, -1, "no Redis configured");
 	cache_free(c);
+	memos();
+	growth();
 }
 
 /* ---- Redis ---- */
