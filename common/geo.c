@@ -50,6 +50,8 @@ struct walk {
 struct geo {
 	geo_get_fn *get;
 	void *get_arg;
+	geo_keep_fn *keep;
+	void *keep_arg;
 	struct imap sysix, gateix, walkix;	/* id -> index below */
 	struct sys **sys;
 	struct gate **gate;
@@ -164,6 +166,13 @@ geo_new(geo_get_fn *get, void *arg)
 }
 
 void
+geo_set_keep(struct geo *g, geo_keep_fn *keep, void *arg)
+{
+	g->keep = keep;
+	g->keep_arg = arg;
+}
+
+void
 geo_free(struct geo *g)
 {
 	size_t i;
@@ -195,6 +204,24 @@ geo_free(struct geo *g)
 
 static void ask_gates(struct sys *s);
 
+/* The answer ESI would give for gate r, which geo inferred: kept, so that
+ * a walk in another process (whose answers come in another order) need
+ * not ask for it. */
+static void
+gate_keep(struct geo *g, const struct gate *r, int64_t back_to)
+{
+	char path[64], json[160];
+
+	if (!g->keep)
+		return;
+	snprintf(path, sizeof path, "/universe/stargates/%lld", (long long)r->id);
+	snprintf(json, sizeof json, "{\"stargate_id\":%lld,\"system_id\":%lld,"
+	    "\"destination\":{\"stargate_id\":%lld,\"system_id\":%lld}}", (long long)r->id,
+	    (long long)r->from, (long long)back_to, (long long)r->to);
+	g->keep(g->keep_arg, path, json);
+	g->st.kept++;
+}
+
 /* What the gate says also tells the gate at the other end: it sits in the
  * destination system and leads back here.  That halves the gate requests
  * of a walk, since both ends of most gates lie inside it. */
@@ -205,15 +232,17 @@ gate_learn(struct gate *t, int64_t to, int64_t back)
 
 	t->to = to;
 	t->state = to > 0 ? ST_DONE : ST_MISSING;
-	if (to <= 0 || back <= 0)
+	if (to <= 0 || back <= 0 || t->from <= 0)
 		return;
 	r = gate_get(t->g, back);
 	if (r->state == ST_DONE)
 		return;
-	if (r->state == ST_NONE)
-		t->g->st.gates_inferred++;
 	r->from = to;
 	r->to = t->from;
+	if (r->state == ST_NONE) {	/* asked: esi caches its answer */
+		t->g->st.gates_inferred++;
+		gate_keep(t->g, r, t->id);
+	}
 	r->state = ST_DONE;
 }
 

@@ -21,6 +21,13 @@
  * passes esi_get, so caching, sharing and retries are esi's; tests pass a
  * fake map): the callback runs later, never from inside the call.
  *
+ * What geo learns without asking, a stargate known from the gate at its
+ * other end, is handed to the keep function of geo_set_keep() as the
+ * answer ESI would give for its path ({"stargate_id","system_id",
+ * "destination":{"stargate_id","system_id"}}, the members a walk reads):
+ * filter2 puts it in the ESI cache, so that the next process asks ESI
+ * nothing a walk knew.
+ *
  * Ownership: names returned by geo_name() belong to geo and live as long as
  * it does.  geo_free() may run while requests are in flight only after the
  * get function has promised never to call back (esi_free() does). */
@@ -40,17 +47,21 @@ enum geo_res {
 };
 
 typedef void geo_get_fn(void *arg, const char *path, esi_fn *fn, void *fnarg);
+typedef void geo_keep_fn(void *arg, const char *path, const char *json);
 
 struct geo_stats {
 	unsigned long systems;		/* /universe/systems asked */
 	unsigned long gates;		/* /universe/stargates asked */
 	unsigned long gates_inferred;	/* learned from the gate at the other end */
+	unsigned long kept;		/* inferred answers handed to keep */
 	unsigned long notfound;		/* answers ESI_NOTFOUND */
 	unsigned long walks, reached;	/* walks started; systems they reached */
 };
 
 struct geo *geo_new(geo_get_fn *get, void *arg);
 void geo_free(struct geo *g);
+/* Where what geo infers goes (none by default). */
+void geo_set_keep(struct geo *g, geo_keep_fn *keep, void *arg);
 
 /* A position known without asking (a mail carries its system's). */
 void geo_set_position(struct geo *g, int64_t sys, double x, double y, double z);
