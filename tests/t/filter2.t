@@ -137,6 +137,79 @@ ok $? "pass: pairs without pending, receipts and unknown objects pass unchanged,
 is "$(requests | wc -l)" 0 "pass: no request to ESI"
 is "$(grep -c 'warning: malformed line' "$T/pass.err")" 1 "pass: one warning for the malformed line"
 
+# 4b. bytes: a pair written is its line as it came with only the value of
+# "match" replaced (or "match" added before the closing brace), whatever the
+# layout; pairs of one mail after another pass byte for byte
+bytes_py=$(cat <<'EOF'
+import json, sys
+def members(l):
+    """The top-level members of an object line: {key: (start, end)} of each
+    value, and the offset of the closing brace."""
+    d, i, out = json.JSONDecoder(), l.index("{") + 1, {}
+    ws = lambda i: len(l) - len(l[i:].lstrip(" \t\r\n"))
+    while True:
+        i = ws(i)
+        if l[i] == "}":
+            return out, i
+        k, i = d.raw_decode(l, i)
+        i = ws(ws(i) + 1)
+        _, e = d.raw_decode(l, i)
+        out[k] = (i, e)
+        i = ws(e)
+        i += l[i] == ","
+ins, outs = open(sys.argv[1]).read().splitlines(), open(sys.argv[2]).read().splitlines()
+key = lambda l: (json.loads(l)["stream"]["id"], json.loads(l)["mail"]["killmail_id"])
+byk = {key(l): l for l in ins}
+bad = 0
+for o in outs:
+    i = byk[key(o)]
+    mi, ci = members(i)
+    mo, _ = members(o)
+    new = o[mo["match"][0]:mo["match"][1]]
+    if "match" in mi:
+        want = i[:mi["match"][0]] + new + i[mi["match"][1]:]
+    else:
+        want = i[:ci] + ',"match":' + new + i[ci:]
+    if o != want or json.loads(new) == json.loads(i).get("match"):
+        bad += 1
+print(len(outs), bad)
+EOF
+)
+# the pending pairs of jumps3, compact, and again in another layout (spaced,
+# "match" first); a stream with mention rules whose pairs have no "match"
+python3 - "$T/jumps3.in" >"$T/bytes.in" <<'EOF'
+import json, sys
+for n, l in enumerate(open(sys.argv[1])):
+    p = json.loads(l); s = p["stream"]
+    mail = l[l.index(',"mail":') + 8:l.rindex(',"match":')]    # its very text
+    st = json.dumps(dict(s, id="spaced"), separators=(", ", " : "))
+    print('{ "match" : {"kind":"neutral", "attackers":[], "pending":true} ,\t"mail":%s , "stream":%s }  ' % (mail, st))
+    if n % 4 == 0:
+        men = json.dumps({"id": "men", "mentions": [{"content": "hi"}], "targets": s["targets"]},
+                         separators=(",", ":"))
+        print('{"stream":%s,"mail":%s}' % (men, mail))
+EOF
+cat "$T/jumps3.in" >>"$T/bytes.in"
+filter2 <"$T/bytes.in" >"$T/bytes.out" 2>"$T/bytes.err"
+is "$?" 0 "bytes: exit 0"
+is "$(python3 -c "$bytes_py" "$T/bytes.in" "$T/bytes.out")" "$((2 * 43 + 50)) 0" \
+	"bytes: each pair written is its line with only \"match\" changed, byte for byte (compact, spaced, reordered, added)"
+is "$(jq -r 'select(.stream.id == "men") | .match.mention' "$T/bytes.out" | sort | uniq -c | tr -s ' ')" " 50 hi" \
+	"bytes: the mention added where there was no \"match\""
+# pairs of one mail after another (the fast path), and some in another
+# layout in between, not pending: the very bytes
+jq -c '{stream:{id:"a",targets:[{discord:"$X"}]}, mail:., match:{kind:"kill",attackers:[0]}},
+	{stream:{id:"b",match:{},targets:[{discord:"$X"}]}, mail:., match:{kind:"loss",attackers:[]}},
+	{mail:., stream:{id:"c",targets:[{discord:"$X"}]}},
+	{stream:{id:"d",targets:[{discord:"$X"}]}, mail:.}' "$T/mails" |
+	sed '7~7s/,"mail":/ , "mail" : /' >"$T/same.in"
+clear_log
+filter2 <"$T/same.in" >"$T/same.out" 2>"$T/same.err"
+cmp -s "$T/same.in" "$T/same.out"
+ok $? "bytes: $(wc -l <"$T/same.in") pairs not pending, four per mail, pass byte for byte"
+is "$(requests | wc -l)" 0 "bytes: ... with no request to ESI"
+is "$(grep -c warning "$T/same.err")" 0 "bytes: ... and no warning"
+
 # 5. references by name: POST /universe/ids (the fake does not serve it:
 # a fault stands in), once per stream revision; a name that does not resolve
 clear_log

@@ -25,6 +25,41 @@ static int nq, asked_sys, asked_gates;
 static char log_paths[100000][64];
 static int nlog;
 
+/* A shared ESI cache, when caching is on: every answer delivered, and what
+ * geo hands to keep; misses counts the questions it could not answer. */
+static struct { char path[64]; char *json; int kept; } cache[2000];
+static int ncache, caching, misses;
+
+static int
+cached(const char *path)
+{
+	for (int i = 0; i < ncache; i++)
+		if (!strcmp(cache[i].path, path))
+			return i;
+	return -1;
+}
+
+static void
+cache_add(const char *path, const char *json, int kept)
+{
+	int i = cached(path);
+
+	if (i < 0)
+		i = ncache++;
+	else
+		free(cache[i].json);
+	snprintf(cache[i].path, sizeof cache[i].path, "%s", path);
+	cache[i].json = strdup(json);
+	cache[i].kept = kept;
+}
+
+static void
+fake_keep(void *arg, const char *path, const char *json)
+{
+	(*(int *)arg)++;
+	cache_add(path, json, 1);
+}
+
 static int64_t sid(int i) { return 30000000 + i; }
 
 static void
@@ -35,6 +70,7 @@ fake_get(void *arg, const char *path, esi_fn *fn, void *fnarg)
 	snprintf(log_paths[nlog++], 64, "%s", path);
 	queue[nq].fn = fn;
 	queue[nq++].arg = fnarg;
+	misses += caching && cached(path) < 0;
 	if (strstr(path, "systems"))
 		asked_sys++;
 	else
@@ -100,8 +136,15 @@ deliver(void)
 	memcpy(now, queue, n * sizeof *now);
 	nq = 0;
 	for (i = 0; i < n; i++) {
-		json_t *j = answer(now[i].path);
+		int c = caching ? cached(now[i].path) : -1;
+		json_t *j = c >= 0 ? json_loads(cache[c].json, 0, NULL) : answer(now[i].path);
 
+		if (caching && c < 0 && j) {
+			char *t = json_dumps(j, JSON_COMPACT);
+
+			cache_add(now[i].path, t, 0);
+			free(t);
+		}
 		now[i].fn(now[i].arg, j ? ESI_OK : ESI_NOTFOUND, j);
 		json_decref(j);
 	}
@@ -369,6 +412,53 @@ test_random(void)
 	is_int(bad, 0, "%d random questions answered as a plain BFS does", n);
 }
 
+/* The gates a walk infers are kept as ESI would answer for them, so that
+ * another process, whose walk asks for them, finds them in the cache. */
+static void
+test_keep(void)
+{
+	struct geo *g;
+	struct geo_stats st;
+	int kept = 0, i, same = 1, used = 0;
+
+	small_map();
+	caching = 1;
+	ncache = misses = nq = nlog = 0;
+	g = geo_new(fake_get, NULL);
+	geo_set_keep(g, fake_keep, &kept);
+	is_int(jumps(g, 1, 4, 3, NULL), 3, "keep: a walk from 1 (levels 0-2: systems 1, 2, 3, 6)");
+	geo_stats(g, &st);
+	ok(kept > 0 && (unsigned long)kept == st.gates_inferred && st.kept == st.gates_inferred,
+	    "keep: every gate inferred is kept (%d), once", kept);
+	for (i = 0; i < ncache; i++) {
+		json_t *got, *want;
+
+		if (!cache[i].kept)
+			continue;
+		got = json_loads(cache[i].json, 0, NULL);
+		want = answer(cache[i].path);
+		same &= got && want && json_equal(got, want) && !was_asked(cache[i].path);
+		json_decref(got);
+		json_decref(want);
+	}
+	ok(same, "keep: each is the answer ESI gives for its path, and was never asked");
+	geo_free(g);
+
+	/* A new process walks from 2: it asks for 2 -> 1, which the first
+	 * walk inferred from 1 -> 2. */
+	misses = nq = nlog = 0;
+	g = geo_new(fake_get, NULL);
+	is_int(jumps(g, 2, 7, 2, NULL), 2, "keep: a walk from 2 in a new process");
+	for (i = 0; i < ncache; i++)
+		used += cache[i].kept && was_asked(cache[i].path);
+	ok(used > 0, "keep: it asked for gates the first walk had inferred (%d)", used);
+	is_int(misses, 0, "keep: ... and the cache answered everything it asked");
+	geo_free(g);
+	for (i = 0; i < ncache; i++)
+		free(cache[i].json);
+	caching = ncache = 0;
+}
+
 int
 main(void)
 {
@@ -378,5 +468,6 @@ main(void)
 	test_failures();
 	test_near();
 	test_random();
+	test_keep();
 	return done_testing();
 }
