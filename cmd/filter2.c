@@ -883,10 +883,11 @@ report(void)
 	geo_stats(F.geo, &gs);
 	log_info("done pairs=%lu passed=%lu pending=%lu matched=%lu dropped=%lu "
 	    "mentions=%lu other=%lu waiting=%zu most_waiting=%zu systems_asked=%lu "
-	    "gates_asked=%lu gates_inferred=%lu walks=%lu reached=%lu esi_asked=%lu "
-	    "esi_cached=%lu esi_requests=%lu", F.in, F.passed, F.pending, F.matched,
-	    F.dropped, F.mentions, F.other, F.nheld, F.most_held, gs.systems, gs.gates,
-	    gs.gates_inferred, gs.walks, gs.reached, es.asked, es.cached, es.requests);
+	    "gates_asked=%lu gates_inferred=%lu gates_kept=%lu walks=%lu reached=%lu "
+	    "esi_asked=%lu esi_cached=%lu esi_requests=%lu", F.in, F.passed, F.pending,
+	    F.matched, F.dropped, F.mentions, F.other, F.nheld, F.most_held, gs.systems,
+	    gs.gates, gs.gates_inferred, gs.kept, gs.walks, gs.reached, es.asked, es.cached,
+	    es.requests);
 }
 
 static void
@@ -908,6 +909,7 @@ setup(const char *url, const char *redis, const char *dir)
 	if (ho.max_host_conns < 1 || F.max_held < 1)
 		log_fatal(EXIT_PERM, "ESI_CONCURRENCY and --max-waiting must be at least 1");
 	F.sigfd = sig_init(0);
+	fcntl(1, F_SETPIPE_SZ, 1 << 20);	/* pairs are big: fewer wake-ups */
 	F.http = http_new(&ho);
 	F.cache = cache_new(&co);
 	F.esi = esi_new(F.http, F.cache, &eo);
