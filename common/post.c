@@ -512,7 +512,8 @@ pass(const char *line, size_t len)
 static void
 out_flush(void)
 {
-	ndjson_put(E.out.p, E.out.len);
+	if (E.out.len)
+		ndjson_put(E.out.p, E.out.len);
 	ndjson_flush();
 	E.out.len = 0;
 }
