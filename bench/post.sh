@@ -11,6 +11,17 @@
 # 2. Latency, nothing throttling: pairs written one at a time (every 10 ms)
 #    over HOOKS webhooks; latency = the fake's arrival time minus the time the
 #    line was written to the poster's stdin; p50 and p99.
+# 3. The day (needs ../shared/data, stream-fanout, filter1 and filter2 in
+#    BIN, GNU time): the killmails of 2021-11-29 through stream-fanout |
+#    filter1 | filter2 with STREAMS (1000) streams of bench/streams/gen.py
+#    into a file (or PAIRS=FILE, such pairs made before), then post-discord |
+#    post-slack on it against a fake Discord that never limits (97 webhooks,
+#    as make bench), RUNS (3) times with STATE_DIR on tmpfs and on disk:
+#    wall seconds, posts/s, post-discord's CPU seconds, peak RSS and longest
+#    queue (medians [min-max]), then fdatasync and fsync calls per post
+#    (strace, one run on disk).  The fake Discord is Python and takes about
+#    as much CPU as post-discord: on two cores the wall time is theirs.
+# PARTS selects parts (default "1 2"; "3" is the day).
 . "$(dirname "$0")/../tests/lib.sh"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)	# lib.sh assumes tests/t/
 PATH=$BIN:$PATH
@@ -38,31 +49,103 @@ throughput() {	# throughput NAME PLATFORM PREFIX FAKE-URL
 		"$(grep -o 'limited=[0-9]*' "$T/$1.err")"
 }
 
-start_fake d discord --bucket-limit 5 --bucket-window 2
-start_fake s slack --burst 3 --interval 1
-throughput discord discord "$d_url/api/webhooks/" "$d_url"
-throughput slack slack "$s_url/services/T0/" "$s_url"
+part1() {
+	start_fake d discord --bucket-limit 5 --bucket-window 2
+	start_fake s slack --burst 3 --interval 1
+	throughput discord discord "$d_url/api/webhooks/" "$d_url"
+	throughput slack slack "$s_url/services/T0/" "$s_url"
+}
 
 # Latency: a writer that stamps each line, an unthrottled fake.
-start_fake dl discord --bucket-limit 1000000 --bucket-window 1
-N=$((POSTS < 500 ? POSTS : 500))
-pairs discord "$dl_url/api/webhooks/" "$N" >"$T/lat.in"
-python3 - "$T/lat.in" "$T/lat.sent" <<'EOF' | post-discord -d "$T/lat" >/dev/null 2>"$T/lat.err"
-import sys, time, json
-out = open(sys.argv[2], "w")
-for line in open(sys.argv[1]):
-    k = json.loads(line)["mail"]["killmail_id"]
-    sys.stdout.write(line)
-    sys.stdout.flush()
-    out.write("%d %.6f\n" % (k, time.time()))
-    time.sleep(0.01)
-EOF
-curl -s "$dl_url/_posts" | jq -r '"\(.body.embeds[0].url | capture("kill/(?<k>[0-9]+)/").k) \(.t)"' >"$T/lat.got"
-python3 - "$T/lat.sent" "$T/lat.got" <<'EOF'
-import sys
-sent = dict(l.split() for l in open(sys.argv[1]))
-lat = sorted((float(t) - float(sent[k])) * 1000 for k, t in (l.split() for l in open(sys.argv[2])))
-p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
-print("latency (read to fake, unthrottled, %d posts): p50 %.1f ms, p99 %.1f ms, max %.1f ms"
-      % (len(lat), p(0.50), p(0.99), lat[-1]))
-EOF
+part2() {
+	start_fake dl discord --bucket-limit 1000000 --bucket-window 1
+	N=$((POSTS < 500 ? POSTS : 500))
+	pairs discord "$dl_url/api/webhooks/" "$N" >"$T/lat.in"
+	python3 - "$T/lat.in" "$T/lat.sent" <<-'EOF' | post-discord -d "$T/lat" >/dev/null 2>"$T/lat.err"
+	import sys, time, json
+	out = open(sys.argv[2], "w")
+	for line in open(sys.argv[1]):
+	    k = json.loads(line)["mail"]["killmail_id"]
+	    sys.stdout.write(line)
+	    sys.stdout.flush()
+	    out.write("%d %.6f\n" % (k, time.time()))
+	    time.sleep(0.01)
+	EOF
+	curl -s "$dl_url/_posts" | jq -r '"\(.body.embeds[0].url | capture("kill/(?<k>[0-9]+)/").k) \(.t)"' >"$T/lat.got"
+	python3 - "$T/lat.sent" "$T/lat.got" <<-'EOF'
+	import sys
+	sent = dict(l.split() for l in open(sys.argv[1]))
+	lat = sorted((float(t) - float(sent[k])) * 1000 for k, t in (l.split() for l in open(sys.argv[2])))
+	p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+	print("latency (read to fake, unthrottled, %d posts): p50 %.1f ms, p99 %.1f ms, max %.1f ms"
+	      % (len(lat), p(0.50), p(0.99), lat[-1]))
+	EOF
+}
+
+# The day's pairs: the real killmails through the matching stages.
+day_pairs() {
+	local data
+	data=$(cd "$ROOT/../shared/data" 2>/dev/null && pwd) || return 1
+	for t in stream-fanout filter1 filter2; do command -v $t >/dev/null || return 1; done
+	grep '"killmail_time": *"2021-11-29' "$data/killmails.ndjson" >"$T/day.km"
+	python3 "$ROOT/tests/gen/mails.py" --killmails "$T/day.km" "$data" >"$T/day.mails"
+	python3 "$ROOT/bench/streams/gen.py" --mails "$T/day.mails" --count "${STREAMS:-1000}" \
+		--out "$T/sd" --seed 1 >/dev/null
+	start_fake esi esi --data "$data" --quiet || return 1
+	stream-fanout -d "$T/sd" <"$T/day.mails" 2>/dev/null | filter1 2>/dev/null |
+		ESI_URL=$esi_url filter2 >"$T/day.pairs" 2>/dev/null
+	PAIRS=$T/day.pairs
+}
+
+# posters STATE-PARENT [strace]: one run; "wall posts cpu rss-MiB queued-max posts/s"
+posters() {
+	local st t0 t1
+	fake_ctl "$dd_url" '{"clear_log":true}'
+	st=$(mktemp -d "$1/post-bench.XXXXXX")
+	t0=$(date +%s.%N)
+	STATE_DIR=$st ${2:+strace -f -c -o "$T/strace" -e trace=fdatasync,fsync} \
+		/usr/bin/time -f '%U %S %M' -o "$T/pd.time" post-discord <"$PAIRS" 2>"$T/pd.err" |
+		post-slack -d "$st" >/dev/null 2>&1
+	t1=$(date +%s.%N)
+	rm -rf "$st"
+	read -r u s m <"$T/pd.time"
+	awk -v w="$(echo "$t1 - $t0" | bc)" -v n="$(count "$dd_url")" -v c="$(echo "$u + $s" | bc)" \
+		-v m="$m" -v q="$(grep -o 'queued_max=[0-9]*' "$T/pd.err" | cut -d= -f2)" \
+		'BEGIN { printf "%.2f %d %.2f %.1f %d %.0f\n", w, n, c, m / 1024, q, n / w }'
+}
+med() {	# med FILE COLUMN: median [min-max]
+	sort -n -k"$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END {
+		printf "%s [%s-%s]", v[int((NR + 1) / 2)], v[1], v[NR] }'
+}
+
+part3() {
+	echo "3. the posters on the day's pairs (post-discord | post-slack, 97 webhooks, no limits)"
+	if ! [ -x /usr/bin/time ] || { [ -z "${PAIRS:-}" ] && ! day_pairs; }; then
+		echo "  skipped: needs GNU time, and ../shared/data with stream-fanout, filter1, filter2 in BIN (or PAIRS=FILE)"
+		return
+	fi
+	printf '  %d pair lines, %d MB\n' "$(wc -l <"$PAIRS")" "$(($(wc -c <"$PAIRS") >> 20))"
+	start_fake dd discord --bucket-limit 1000000 --bucket-window 1 --quiet || return
+	for f in $(seq 0 96); do export "FEED_$f=$dd_url/api/webhooks/$((1000 + f))/tok$f"; done
+	shm=$T
+	[ -d /dev/shm ] && [ -w /dev/shm ] && shm=/dev/shm
+	mkdir -p "$T/disk"
+	for where in tmpfs disk; do
+		: >"$T/runs"
+		for i in $(seq "${RUNS:-3}"); do
+			posters "$([ $where = tmpfs ] && echo "$shm" || echo "$T/disk")" >>"$T/runs"
+		done
+		printf '  state on %-5s: %s s, %s posts, %s posts/s; post-discord %s CPU s, peak RSS %s MiB, longest queue %s\n' \
+			"$where" "$(med "$T/runs" 1)" "$(cut -d' ' -f2 "$T/runs" | sort -u | tr '\n' ' ' | sed 's/ $//')" \
+			"$(med "$T/runs" 6)" "$(med "$T/runs" 3)" "$(med "$T/runs" 4)" "$(med "$T/runs" 5)"
+	done
+	if command -v strace >/dev/null; then
+		set -- $(posters "$T/disk" strace)
+		printf '  syscalls on disk: %s fdatasync, %s fsync for %s posts\n' \
+			"$(awk '$NF == "fdatasync" { print $4 }' "$T/strace")" \
+			"$(awk '$NF == "fsync" { print $4 }' "$T/strace")" "$2"
+	fi
+	echo "  load: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+for p in ${PARTS:-1 2}; do "part$p"; done

@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -1371,6 +1372,23 @@ turn_full(void)
 	return B.text.len + E.out.len >= TURN_BYTES;
 }
 
+static void
+fill(void)
+{
+	if (line_fill(&lr) < 0 && errno != EINTR && errno != EAGAIN)
+		log_fatal(EXIT_TEMP, "read stdin: %s", strerror(errno));
+}
+
+/* More input without waiting for it?  A read from a pipe gives 64 KB at
+ * most, a dozen pairs of 5 KB: the turn reads on while lines are there. */
+static int
+more(void)
+{
+	struct pollfd p = { 0, POLLIN, 0 };
+
+	return !lr.eof && poll(&p, 1, 0) == 1 && (fill(), 1);
+}
+
 /* Up to BATCH lines per turn, so that answers and sends keep flowing; the
  * posts of the turn are spooled together. */
 static void
@@ -1378,15 +1396,17 @@ read_input(int readable)
 {
 	char *line;
 	size_t len;
-	int r = 0, k;
+	int r = 0, k = 0;
 
-	if (readable && !E.pending && line_fill(&lr) < 0 &&
-	    errno != EINTR && errno != EAGAIN)
-		log_fatal(EXIT_TEMP, "read stdin: %s", strerror(errno));
-	for (k = 0; k < BATCH && (!k || !turn_full()) &&
-	    (r = line_next(&lr, &line, &len)) == 1; k++)
-		if (len)
-			accept_line(line, len, lr.lineno);
+	if (readable && !E.pending)
+		fill();
+	while (k < BATCH && (!k || !turn_full()))
+		if ((r = line_next(&lr, &line, &len)) == 1) {
+			if (len)
+				accept_line(line, len, lr.lineno);
+			k++;
+		} else if (r < 0 || !more())
+			break;
 	batch_commit(NULL);
 	E.pending = r == 1 && (k == BATCH || turn_full());
 	if (r < 0) {
