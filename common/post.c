@@ -933,9 +933,10 @@ accept_line(const char *line, size_t len, unsigned long lineno)
 	json_t *j;
 
 	if (pair_read(line, len, last.text.p, last.text.len, &pr) < 0) {
-		/* Not one JSON object: ndjson_parse says why, once. */
+		/* Not one JSON object: ndjson_parse says why, once (and were the
+		 * scanner ever stricter than jansson, the line is no pair). */
 		if ((j = ndjson_parse(line, len, lineno)))
-			pass(line, len);	/* deeper than the scanner goes: not a pair */
+			pass(line, len);
 		json_decref(j);
 		return;
 	}
