@@ -1,14 +1,17 @@
 /* post: the delivery engine shared by post-discord and post-slack.
  *
- * It reads pairs on stdin, renders each target of its platform, writes the
- * post to a spool in $STATE_DIR/<platform>/spool before anything else, queues
- * it on its webhook and sends it over one curl multi handle: one request in
- * flight per webhook (so order and rate limits hold), any number of webhooks
- * at once (so one slow or limited webhook holds up no other).  The spool
- * entry is removed when the platform has answered; posts that cannot be
- * delivered go to $STATE_DIR/<platform>/dead with their reason.  Every
- * outcome is a receipt line on stdout; lines for later stages pass through
- * unchanged.  The platform supplies rendering and the reading of answers. */
+ * It reads pairs on stdin (a mail parsed once for its pairs in a row),
+ * renders each target of its platform, writes the posts of each turn of its
+ * loop to a spool segment in $STATE_DIR/<platform>/spool (one fdatasync for
+ * them all) before anything else, queues them on their webhooks and sends
+ * them over one curl multi handle: one request in flight per webhook (so
+ * order and rate limits hold), any number of webhooks at once (so one slow
+ * or limited webhook holds up no other).  A post is marked done in its
+ * segment when the platform has answered, and the segment goes with its
+ * last post; posts that cannot be delivered go to $STATE_DIR/<platform>/dead
+ * with their reason.  Every outcome is a receipt line on stdout; lines for
+ * later stages pass through unchanged.  The platform supplies rendering and
+ * the reading of answers. */
 #ifndef POST_H
 #define POST_H
 #include <jansson.h>
