@@ -111,7 +111,7 @@ posters() {
 	read -r u s m <"$T/pd.time"
 	awk -v w="$(echo "$t1 - $t0" | bc)" -v n="$(count "$dd_url")" -v c="$(echo "$u + $s" | bc)" \
 		-v m="$m" -v q="$(grep -o 'queued_max=[0-9]*' "$T/pd.err" | cut -d= -f2)" \
-		'BEGIN { printf "%.2f %d %.2f %.1f %d %.0f\n", w, n, c, m / 1024, q, n / w }'
+		'BEGIN { printf "%.2f %d %.2f %.1f %s %.0f\n", w, n, c, m / 1024, q == "" ? "-" : q, n / w }'
 }
 med() {	# med FILE COLUMN: median [min-max]
 	sort -n -k"$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END {

@@ -783,6 +783,7 @@ batch_commit(const char *name)
 	if (!name)
 		name = new_name(gen, sizeof gen, ".ndjson");
 	write_atomic("spool", name, B.text.p, B.text.len, &fd);
+	dedupe_flush();
 	s = seg_new(name, fd);
 	s->left = B.n;
 	for (j = B.head; j; j = next) {
@@ -793,7 +794,6 @@ batch_commit(const char *name)
 		log_trace("spooled", (long long)j->kill, j->stream);
 	}
 	seg_idle(s);
-	dedupe_flush();
 	B.head = B.tail = NULL;
 	B.n = 0;
 	B.text.len = 0;
