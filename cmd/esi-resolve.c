@@ -804,10 +804,13 @@ setup(const char *url, const char *redis, long conc)
 	struct http_opts ho = { .useragent = conf_useragent(),
 		.timeout_ms = duration(NULL, "ESI_TIMEOUT", "30s") * 1000,
 		.max_host_conns = conc };
-	struct cache_opts co = { .redis_url = conf_str(redis, "REDIS_URL", NULL),
+	const char *rurl = conf_str(redis, "REDIS_URL", NULL);
+	/* With Redis the LRU is a near cache of what is hot; without it, the
+	 * only cache. */
+	struct cache_opts co = { .redis_url = rurl,
 		.prefix = conf_str(NULL, "ESI_CACHE_PREFIX", "insight:esi:"),
 		.max_entries = conf_long(NULL, "ESI_CACHE_ENTRIES", 200000),
-		.max_bytes = conf_long(NULL, "ESI_CACHE_MB", 128) << 20,
+		.max_bytes = conf_long(NULL, "ESI_CACHE_MB", rurl && *rurl ? 2 : 128) << 20,
 		.max_memos = conf_long(NULL, "ESI_CACHE_PARSED", 1024) };
 	struct esi_opts eo = { .url = conf_str(url, "ESI_URL", "https://esi.evetech.net"),
 		.compat_date = conf_str(NULL, "ESI_COMPAT_DATE", ESI_COMPAT_DATE),
@@ -872,7 +875,7 @@ main(int argc, char **argv)
 		}
 	if (optind != argc)
 		usage();
-	g.max_mails = conf_long(maxm, "ESI_MAX_MAILS", 256);
+	g.max_mails = conf_long(maxm, "ESI_MAX_MAILS", 128);
 	L.drain = duration(drain, "ESI_DRAIN", "5s");
 	L.sigfd = sig_init(0);
 	state_path(dir);
