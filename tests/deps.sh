@@ -2,7 +2,8 @@
 # Install the Debian packages the project builds, runs and tests with,
 # only those missing.  Needs root (or sudo) when something is missing.
 pkgs="gcc make libc6-dev libjansson-dev libcurl4-openssl-dev libhiredis-dev
-libjq-dev libonig-dev jq s6 execline redis-server python3 curl perl procps"
+libjq-dev libonig-dev jq s6 execline redis-server python3 curl perl procps
+strace"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
