@@ -43,7 +43,7 @@
 #
 # Runs: RUNS (3) of most; RUNS_LONG (1) of the long ones: the 10,000-stream
 # day (~460,000 posts, ~4 min a run), the day on disk, the floors of the
-# posters, the latency on tmpfs.  The default takes 15-18 min on two cores,
+# posters, the latency on tmpfs.  The default takes 12-15 min on two cores,
 # FULL=1 (RUNS_LONG=RUNS) about 30, QUICK=1 (one run of each on an even
 # 1-in-5 sample of the day) about 3.  PARTS selects parts, in this order:
 # floors day1k split baseline day10k disk latency latency-tmpfs reload.
