@@ -1,0 +1,26 @@
+/* dedupe: which (webhook, killmail_id) were accepted within the window, so
+ * that a post is not made twice; kept in the file dedupe of the spool's
+ * state directory ("<unix time> <key>" a line, compacted as it grows).
+ * One set per process (module state); open it after spool_open. */
+#ifndef DEDUPE_H
+#define DEDUPE_H
+#include <stddef.h>
+#include <jansson.h>
+
+/* Load the live keys of the file and rewrite it with them; window:
+ * seconds a key lives, 0 disables. */
+void dedupe_open(double window);
+void dedupe_close(void);
+/* The key of a killmail for a webhook (its post_hash). */
+unsigned long long dedupe_key(unsigned long long hook, json_int_t kill);
+/* k was accepted within the window. */
+int dedupe_seen(unsigned long long k);
+/* k is in the set, live or not. */
+int dedupe_known(unsigned long long k);
+/* k accepted now: it counts at once; its line waits for dedupe_flush,
+ * called once the post is durable in the spool. */
+void dedupe_add(unsigned long long k);
+void dedupe_flush(void);
+/* Keys in the set. */
+size_t dedupe_count(void);
+#endif
