@@ -25,8 +25,9 @@
 
 struct entry {
 	struct entry *hnext;		/* hash chain */
-	struct entry *prev, *next;	/* recency: head is the newest */
-	struct entry *mprev, *mnext;	/* recency of the entries with a memo */
+	struct link {
+		struct entry *prev, *next;
+	} ln[2];			/* in the lists RECENT and MEMOS */
 	double fresh_until, expire_at;
 	size_t klen, vlen;
 	char *val;
@@ -51,8 +52,9 @@ struct cache {
 	struct cache_opts o;
 	struct entry **tab;
 	size_t mask;
-	struct entry *head, *tail;
-	struct entry *mhead, *mtail;	/* the entries that hold a memo */
+	struct list {
+		struct entry *head, *tail;	/* head is the newest */
+	} list[2];	/* RECENT: every entry; MEMOS: the entries with a memo */
 	size_t nmemos;
 	struct cache_stats st;
 
@@ -108,65 +110,44 @@ slot(struct cache *c, const char *key, size_t klen)
 	return pp;
 }
 
+enum { RECENT, MEMOS };
+
 static void
-unlink_lru(struct cache *c, struct entry *e)
+list_unlink(struct cache *c, int w, struct entry *e)
 {
-	if (e->prev)
-		e->prev->next = e->next;
+	struct link *l = &e->ln[w];
+
+	if (l->prev)
+		l->prev->ln[w].next = l->next;
 	else
-		c->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
+		c->list[w].head = l->next;
+	if (l->next)
+		l->next->ln[w].prev = l->prev;
 	else
-		c->tail = e->prev;
-	e->prev = e->next = NULL;
+		c->list[w].tail = l->prev;
+	l->prev = l->next = NULL;
 }
 
 static void
-push_front(struct cache *c, struct entry *e)
+list_front(struct cache *c, int w, struct entry *e)
 {
-	e->next = c->head;
-	if (c->head)
-		c->head->prev = e;
-	c->head = e;
-	if (!c->tail)
-		c->tail = e;
+	e->ln[w].next = c->list[w].head;
+	if (c->list[w].head)
+		c->list[w].head->ln[w].prev = e;
+	c->list[w].head = e;
+	if (!c->list[w].tail)
+		c->list[w].tail = e;
 }
 
 /* Memos are the big part of an entry (a parsed JSON object is several
  * times its text): only the max_memos most recently used entries keep one;
  * the others keep their text, and the caller parses it again on a hit. */
 static void
-memo_unlink(struct cache *c, struct entry *e)
-{
-	if (e->mprev)
-		e->mprev->mnext = e->mnext;
-	else
-		c->mhead = e->mnext;
-	if (e->mnext)
-		e->mnext->mprev = e->mprev;
-	else
-		c->mtail = e->mprev;
-	e->mprev = e->mnext = NULL;
-}
-
-static void
-memo_front(struct cache *c, struct entry *e)
-{
-	e->mnext = c->mhead;
-	if (c->mhead)
-		c->mhead->mprev = e;
-	c->mhead = e;
-	if (!c->mtail)
-		c->mtail = e;
-}
-
-static void
 memo_drop(struct cache *c, struct entry *e)
 {
 	if (!e->memo)
 		return;
-	memo_unlink(c, e);
+	list_unlink(c, MEMOS, e);
 	e->memo_free(e->memo);
 	e->memo = NULL;
 	c->nmemos--;
@@ -205,7 +186,7 @@ drop(struct cache *c, struct entry *e)
 	struct entry **pp = slot(c, e->key, e->klen);
 
 	*pp = e->hnext;
-	unlink_lru(c, e);
+	list_unlink(c, RECENT, e);
 	c->st.entries--;
 	c->st.bytes -= cost(e);
 	memo_drop(c, e);
@@ -233,13 +214,14 @@ lru_put(struct cache *c, const char *key, const char *val, size_t len,
 	pp = slot(c, key, klen);
 	e->hnext = *pp;
 	*pp = e;
-	push_front(c, e);
+	list_front(c, RECENT, e);
 	c->st.entries++;
 	c->st.bytes += cost(e);
 	if (c->st.entries > c->mask + 1 && c->mask < (1u << 24) - 1)
 		grow(c);
-	while (c->tail && (c->st.entries > c->o.max_entries || c->st.bytes > c->o.max_bytes)) {
-		drop(c, c->tail);
+	while (c->list[RECENT].tail &&
+	    (c->st.entries > c->o.max_entries || c->st.bytes > c->o.max_bytes)) {
+		drop(c, c->list[RECENT].tail);
 		c->st.evictions++;
 	}
 }
@@ -260,15 +242,15 @@ cache_get_memo(struct cache *c, const char *key, const char **val, size_t *len,
 		c->st.misses++;
 		return CACHE_MISS;
 	}
-	unlink_lru(c, e);
-	push_front(c, e);
+	list_unlink(c, RECENT, e);
+	list_front(c, RECENT, e);
 	*val = e->val;
 	*len = e->vlen;
 	if (memo)
 		*memo = e->memo;
 	if (e->memo) {
-		memo_unlink(c, e);
-		memo_front(c, e);
+		list_unlink(c, MEMOS, e);
+		list_front(c, MEMOS, e);
 	}
 	if (now < e->fresh_until) {
 		c->st.hits++;
@@ -296,9 +278,9 @@ cache_set_memo(struct cache *c, const char *key, void *memo, void (*free_fn)(voi
 	memo_drop(c, e);
 	e->memo = memo;
 	e->memo_free = free_fn;
-	memo_front(c, e);
+	list_front(c, MEMOS, e);
 	if (++c->nmemos > c->o.max_memos)
-		memo_drop(c, c->mtail);
+		memo_drop(c, c->list[MEMOS].tail);
 }
 
 /* ---- Redis ---- */
@@ -629,8 +611,8 @@ cache_free(struct cache *c)
 	c->nreads = 0;
 	cache_flush(c);
 	free(c->reads);
-	while (c->head)
-		drop(c, c->head);
+	while (c->list[RECENT].head)
+		drop(c, c->list[RECENT].head);
 	if (c->rc)
 		redisFree(c->rc);
 	free(c->tab);
