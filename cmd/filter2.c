@@ -109,10 +109,14 @@ geo_ask(void *arg, const char *path, esi_fn *fn, void *fnarg)
 	esi_get(arg, path, fn, fnarg);
 }
 
+/* A gate inferred from the answer for its other end.  When that answer
+ * came from the cache, whoever asked ESI for it kept this one then (or
+ * asked ESI for it too): no write. */
 static void
 geo_keep(void *arg, const char *path, const char *json)
 {
-	cache_put(arg, path, json, strlen(json), GATE_TTL, GATE_KEEP);
+	if (!esi_answer_cached(F.esi))
+		cache_put(arg, path, json, strlen(json), GATE_TTL, GATE_KEEP);
 }
 
 /* ------------------------------------------------------------ mails */

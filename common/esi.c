@@ -61,6 +61,7 @@ struct ready {
 	void *arg;
 	enum esi_status st;
 	json_t *j;
+	int cached;		/* the answer came from the cache */
 };
 
 /* An HTTP request in flight (or a Redis read): a want, or a names batch. */
@@ -87,6 +88,7 @@ struct route {
 struct esi {
 	struct http *h;
 	struct cache *c;
+	int cached;		/* of the answer whose callback runs now */
 	struct esi_opts o;
 	char compat[64];
 	struct want **tab;
@@ -234,10 +236,11 @@ add_waiter(struct esi *e, struct want *w, esi_fn *fn, void *arg)
 }
 
 static void
-ready(struct esi *e, esi_fn *fn, void *arg, enum esi_status st, json_t *j)
+ready(struct esi *e, esi_fn *fn, void *arg, enum esi_status st, json_t *j, int cached)
 {
 	struct ready *r = xalloc(sizeof *r);
 
+	r->cached = cached;
 	r->fn = fn;
 	r->arg = arg;
 	r->st = st;
@@ -251,13 +254,20 @@ ready(struct esi *e, esi_fn *fn, void *arg, enum esi_status st, json_t *j)
 
 /* Every waiter gets the answer; the want is done with. */
 static void
-complete(struct esi *e, struct want *w, enum esi_status st, json_t *j)
+complete_from(struct esi *e, struct want *w, enum esi_status st, json_t *j, int cached)
 {
 	for (struct waiter *wt = w->waiters; wt; wt = wt->next)
-		ready(e, wt->fn, wt->arg, st, j);
+		ready(e, wt->fn, wt->arg, st, j, cached);
 	if (st == ESI_NOTFOUND)
 		e->st.notfound++;
 	want_free(e, w);
+}
+
+/* An answer from ESI. */
+static void
+complete(struct esi *e, struct want *w, enum esi_status st, json_t *j)
+{
+	complete_from(e, w, st, j, 0);
 }
 
 /* ---- what the cache keeps ---- */
@@ -343,7 +353,7 @@ answer_cached(struct esi *e, struct want *w, const char *val, size_t len,
 	if (j && !memo && memoize)
 		cache_set_memo(e->c, w->key, json_incref(j), memo_free);
 	e->st.cached++;
-	complete(e, w, j ? ESI_OK : ESI_NOTFOUND, j);
+	complete_from(e, w, j ? ESI_OK : ESI_NOTFOUND, j, 1);
 	json_decref(j);
 	return 0;
 }
@@ -490,7 +500,7 @@ esi_name(struct esi *e, int64_t id, esi_fn *fn, void *arg)
 		e->st.asked++;
 		e->st.notfound++;
 		e->pending++;
-		ready(e, fn, arg, ESI_NOTFOUND, NULL);
+		ready(e, fn, arg, ESI_NOTFOUND, NULL, 0);
 		return;
 	}
 	snprintf(key, sizeof key, "names/%lld", (long long)id);
@@ -1000,11 +1010,19 @@ run_ready(struct esi *e)
 		struct ready *nx = r->next;
 
 		e->pending--;
+		e->cached = r->cached;
 		r->fn(r->arg, r->st, r->j);
+		e->cached = 0;
 		json_decref(r->j);
 		free(r);
 		r = nx;
 	}
+}
+
+int
+esi_answer_cached(const struct esi *e)
+{
+	return e->cached;
 }
 
 void

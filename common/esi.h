@@ -110,5 +110,9 @@ void esi_run(struct esi *e);
 int esi_timeout(struct esi *e, int max_ms);
 /* Questions not yet answered (waiting, in flight, or backing off). */
 int esi_pending(const struct esi *e);
+/* Inside an esi_fn: 1 when its answer came from the cache (the LRU or
+ * Redis, fresh or served stale), 0 otherwise (from ESI, or an id that is
+ * answered without asking) and outside callbacks. */
+int esi_answer_cached(const struct esi *e);
 void esi_stats(const struct esi *e, struct esi_stats *s);
 #endif

@@ -108,6 +108,9 @@ static int calls;
 static char last[256];
 static enum esi_status last_st;
 
+static struct esi *the_esi;
+static int from_cache;
+
 static void
 done(void *arg, enum esi_status st, json_t *j)
 {
@@ -115,6 +118,7 @@ done(void *arg, enum esi_status st, json_t *j)
 
 	(void)arg;
 	calls++;
+	from_cache = esi_answer_cached(the_esi);
 	last_st = st;
 	snprintf(last, sizeof last, "%s", s ? s : "null");
 	free(s);
@@ -171,7 +175,7 @@ main(void)
 	eo.url = url;
 	struct http *h = http_new(&ho);
 	struct cache *c = cache_new(&co);
-	struct esi *e = esi_new(h, c, &eo);
+	struct esi *e = the_esi = esi_new(h, c, &eo);
 
 	/* sharing, deferral, caching, slimming */
 	for (int i = 0; i < 3; i++)
@@ -180,6 +184,7 @@ main(void)
 	is_int(esi_pending(e), 3, "three questions pending");
 	settle(h, e);
 	is_int(calls, 3, "every caller answered");
+	is_int(from_cache, 0, "esi_answer_cached: 0 for an answer from ESI");
 	is_str(last, "{\"group_id\":10,\"name\":\"One\",\"type_id\":1}", "the JSON, description dropped");
 	is_int(requests("GET /universe/types/1 "), 1, "one request for three identical questions");
 	is_int(requests("nocompat"), 0, "X-Compatibility-Date on every request");
@@ -187,6 +192,8 @@ main(void)
 	is_int(calls, 3, "a cached answer also waits for esi_run");
 	esi_run(e);
 	is_int(calls, 4, "... and comes from esi_run");
+	is_int(from_cache, 1, "esi_answer_cached: 1 for an answer from the LRU");
+	is_int(esi_answer_cached(e), 0, "esi_answer_cached: 0 outside a callback");
 	is_int(requests("GET /universe/types/1 "), 1, "no new request: the LRU answered");
 
 	/* retries */
