@@ -1,7 +1,7 @@
 /* match-int.h: the internal types of the match module, shared by its parts
- * (match.c evaluation and verdict, match-compile.c, match-mail.c,
- * match-text.c, match-guard.c) and by nothing else: the condition tree
- * (enum op, struct node) that match-compile.c builds and the others read,
+ * (match.c evaluation and verdict, match-compile.c, match-cond.c,
+ * match-mail.c, match-text.c, match-guard.c) and by nothing else: the condition tree
+ * (enum op, struct node) that match-compile.c and match-cond.c build and the others read,
  * the small lookups the evaluator calls per node (static inline, so the
  * split costs the hot path no call; being static they keep their short
  * names), and the few functions and tables one part lends another (those
@@ -151,11 +151,42 @@ hour_of(double t)
 	return h < 0 ? h + 24 : h;
 }
 
+/* match-compile.c: compiling, for match-cond.c.  cc is one compilation:
+ * the JSON path being compiled, the errors so far. */
+struct cc {
+	match_err_fn *err;
+	void *arg;
+	char path[1024];
+	size_t plen;
+	int nerr;
+	struct match_cond *c;
+};
+
+/* The kind of a range: what its ends may be. */
+enum { RANGE_ANY, RANGE_DURATION, RANGE_SHARE, RANGE_COUNT };
+
+__attribute__((format(printf, 2, 3)))
+void match_fail(struct cc *, const char *, ...);
+size_t match_push_key(struct cc *, const char *);
+size_t match_push_index(struct cc *, size_t);
+void match_pop(struct cc *, size_t);
+void match_unknown_key(struct cc *, const char *, const char *const *);
+struct node *match_node_new(enum op, int);
+void match_add_kid(struct node *, struct node *);
+void match_node_free(struct node *);
+int match_want_list(struct cc *, const json_t *, const char *);
+int match_want_bool(struct cc *, const json_t *, int *);
+int match_compile_ents(struct cc *, const json_t *, struct ents *, int);
+struct node *match_compile_range_node(struct cc *, const json_t *, enum op, int, int);
+struct node *match_compile_party(struct cc *, const json_t *, enum role, struct node *);
+
 /* match-compile.c; the party keys (match-mail.c reads the entity ones)
  * are in the order of enum match_field from their fourth. */
 extern const char *const match_party_keys[];
-jv match_tojv(const json_t *);
 int match_party_field(const char *);
+
+/* match-cond.c */
+jv match_tojv(const json_t *);
 
 /* match-mail.c, for match-text.c */
 int match_party_npc(const struct match_party *);

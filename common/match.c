@@ -1,7 +1,8 @@
 /* match: evaluate a compiled condition on a prepared mail, three-valued,
- * and record the verdict.  Compiling is in match-compile.c, preparing mails
- * in match-mail.c (from jansson) and match-text.c (from the line), the
- * fanout's guards in match-guard.c; their shared types in match-int.h.
+ * and record the verdict.  Compiling is in match-cond.c and match-compile.c,
+ * preparing mails in match-mail.c (from jansson) and match-text.c (from the
+ * line), the fanout's guards in match-guard.c; their shared types in
+ * match-int.h.
  * See match.h for the contract. */
 #include <math.h>
 #include <stdlib.h>
