@@ -22,6 +22,7 @@
 #include "cache.h"
 #include "clock.h"
 #include "log.h"
+#include "mem.h"
 
 struct entry {
 	struct entry *hnext;		/* hash chain */
@@ -159,10 +160,8 @@ static void
 grow(struct cache *c)
 {
 	size_t n = (c->mask + 1) * 2;
-	struct entry **tab = calloc(n, sizeof *tab), *e, *next;
+	struct entry **tab = mem_calloc(n, sizeof *tab), *e, *next;
 
-	if (!tab)
-		log_fatal(EXIT_TEMP, "out of memory");
 	for (size_t i = 0; i <= c->mask; i++)
 		for (e = c->tab[i]; e; e = next) {
 			next = e->hnext;

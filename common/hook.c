@@ -8,6 +8,7 @@
 #include "hook.h"
 #include "keyset.h"
 #include "log.h"
+#include "mem.h"
 #include "post.h"
 #include "spool.h"
 
@@ -39,8 +40,8 @@ hook_get(const char *url)
 	for (h = *slot; h; h = h->chain)
 		if (!strcmp(h->url, url))
 			return h;
-	if (!(h = calloc(1, sizeof *h)) || !(h->url = strdup(url)))
-		log_fatal(EXIT_TEMP, "out of memory");
+	h = mem_calloc(1, sizeof *h);
+	h->url = mem_strdup(url);
 	h->id = id;
 	log_url(url, h->label, sizeof h->label);
 	h->dead = keyset_get(&H.deadset, id) != 0;
@@ -133,8 +134,7 @@ bucket_get(const char *id)
 	for (b = H.buckets; b; b = b->next)
 		if (!strcmp(b->id, id))
 			return b;
-	if (!(b = calloc(1, sizeof *b)))
-		log_fatal(EXIT_TEMP, "out of memory");
+	b = mem_calloc(1, sizeof *b);
 	snprintf(b->id, sizeof b->id, "%s", id);
 	b->next = H.buckets;
 	return H.buckets = b;

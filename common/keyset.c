@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "keyset.h"
-#include "log.h"
+#include "mem.h"
 
 static size_t
 keyset_find(const struct keyset *s, unsigned long long k)
@@ -22,10 +22,8 @@ keyset_grow(struct keyset *s)
 
 	s->cap = o.cap ? o.cap * 2 : 1024;
 	s->n = 0;
-	s->k = calloc(s->cap, sizeof *s->k);
-	s->t = calloc(s->cap, sizeof *s->t);
-	if (!s->k || !s->t)
-		log_fatal(EXIT_TEMP, "out of memory");
+	s->k = mem_calloc(s->cap, sizeof *s->k);
+	s->t = mem_calloc(s->cap, sizeof *s->t);
 	for (size_t i = 0; i < o.cap; i++)
 		if (o.k[i])
 			keyset_put(s, o.k[i], o.t[i]);

@@ -51,6 +51,7 @@
 #include "keyset.h"
 #include "line.h"
 #include "log.h"
+#include "mem.h"
 #include "pair.h"
 #include "post.h"
 #include "sig.h"
@@ -137,10 +138,8 @@ static struct hook_job *
 job_new(const char *stream, json_int_t kill)
 {
 	size_t n = strlen(stream) + 1;
-	struct hook_job *j = calloc(1, sizeof *j + n);
+	struct hook_job *j = mem_calloc(1, sizeof *j + n);
 
-	if (!j)
-		log_fatal(EXIT_TEMP, "out of memory");
 	memcpy(j->stream, stream, n);
 	j->kill = kill;
 	j->t0 = clock_mono();

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mem.h"
 #include "ndjson.h"
 #include "spool.h"
 
@@ -164,10 +165,8 @@ static struct spool_seg *
 seg_new(const char *name, int fd)
 {
 	size_t n = strlen(name) + 1;
-	struct spool_seg *s = calloc(1, sizeof *s + n);
+	struct spool_seg *s = mem_calloc(1, sizeof *s + n);
 
-	if (!s)
-		log_fatal(EXIT_TEMP, "out of memory");
 	memcpy(s->name, name, n);
 	s->fd = fd;
 	S.segfds += fd >= 0;
@@ -256,8 +255,8 @@ spool_read(struct spool_seg *s, const struct spool_pos *pos, size_t at, size_t n
 	size_t got = 0;
 	ssize_t r;
 
-	if (n + 1 > cap && !(b = realloc(b, cap = n + 1)))
-		log_fatal(EXIT_TEMP, "out of memory");
+	if (n + 1 > cap)
+		b = mem_realloc(b, cap = n + 1);
 	while (got < n) {
 		r = pread(seg_fd(s), b + got, n - got, pos->off + (off_t)(at + got));
 		if (r <= 0 && !(r < 0 && errno == EINTR))
@@ -398,8 +397,7 @@ replay_lines(struct spool_seg *s, const char *text, size_t n)
 
 	for (p = text; p < end; p = e + 1)
 		posts += line_kind(p, e = memchr(p, '\n', (size_t)(end - p))) == 2;
-	if (!(done = calloc(posts + 1, 1)))
-		log_fatal(EXIT_TEMP, "out of memory");
+	done = mem_calloc(posts + 1, 1);
 	for (p = text; p < end; p = e + 1)
 		if (line_kind(p, e = memchr(p, '\n', (size_t)(end - p))) == 1 &&
 		    (k = strtoul(p + 8, NULL, 10)) < posts)
