@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
 #include "pair.h"
 
 /* ---------------------------------------------------------- the scanner */
@@ -128,13 +129,13 @@ digits(struct scan *s)
 static int
 in_range(const char *b, size_t n, int exp)
 {
-	char small[64], *t = n < sizeof small ? small : malloc(n + 1);
+	char small[64], *t = small;
 	int ok;
 
 	if (!exp && n < 300)
 		return 1;
-	if (!t)
-		return 0;
+	if (n >= sizeof small)
+		t = mem_realloc(NULL, n + 1);
 	memcpy(t, b, n);
 	t[n] = 0;
 	ok = isfinite(strtod(t, NULL));

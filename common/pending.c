@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "mem.h"
 #include "ndjson.h"
 #include "pending.h"
 
@@ -50,8 +51,8 @@ pending_load(struct pending *p)
 	while ((n = getline(&l, &cap, f)) > 0) {
 		if (l[n - 1] == '\n')
 			l[--n] = 0;
-		p->lines = realloc(p->lines, (p->n + 1) * sizeof *p->lines);
-		p->lines[p->n++] = strdup(l);
+		p->lines = mem_realloc(p->lines, (p->n + 1) * sizeof *p->lines);
+		p->lines[p->n++] = mem_strdup(l);
 	}
 	free(l);
 	fclose(f);
