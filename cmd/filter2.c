@@ -90,7 +90,7 @@ static struct {
 	int sigfd, stop, eof, full;
 	double drain;		/* seconds to finish a line at SIGTERM */
 	char pending_path[4096];
-	struct buf out, mt, line;	/* output; a new match; a line rebuilt */
+	struct buf mt, line;		/* a new match; a line rebuilt */
 	unsigned long in, passed, pending, matched, dropped, mentions, other;
 } F;
 
@@ -179,13 +179,13 @@ finish(int res, struct rev *r, struct match_mail *m, int pending, int k,
 	F.mentions += mention != NULL;
 	log_trace("out", (long long)m->killmail_id, r->id);	/* before a flush */
 	if (!pending && !mention) {
-		pairout_line(&F.out, line, len);
+		pairout_line(line, len);
 		return;
 	}
 	verdict = pending ? match_verdict_json(&F.v, m) : NULL;
 	pairout_match(&F.mt, pr->match, verdict, mention);
 	json_decref(verdict);
-	pairout_pair(&F.out, line, len, pr, &F.mt);
+	pairout_pair(line, len, pr, &F.mt);
 }
 
 /* Decide again the waiting pairs, in order, when ESI has said something. */
@@ -256,12 +256,12 @@ take_pair(const char *line, size_t len, const struct pair *pr, unsigned long lin
 	if (!pending && !r->mentions) {
 		F.passed++;
 		trace_pass(r, pr->mail);
-		pairout_line(&F.out, line, len);	/* no business here: the very bytes */
+		pairout_line(line, len);	/* no business here: the very bytes */
 	} else if (!rev_stream(r, lineno)) {
 		if (pending)
 			F.dropped++;
 		else
-			pairout_line(&F.out, line, len);
+			pairout_line(line, len);
 	} else if ((m = mail_of(pr->mail, lineno))) {
 		F.pending += pending;
 		if ((res = judge(r, m, pending, &k)) == WAIT)
@@ -283,7 +283,7 @@ take_line(const char *line, size_t len, unsigned long lineno, int replayed)
 	F.in++;
 	if (!pair_is(&pr)) {
 		F.other++;
-		pairout_line(&F.out, line, len);
+		pairout_line(line, len);
 		return;
 	}
 	if (pr.mail.n != F.last.len || memcmp(pr.mail.p, F.last.p, pr.mail.n)) {
@@ -345,7 +345,7 @@ replay_done(void)
 
 	if (done || F.held.replayed_left)
 		return;
-	pairout_flush(&F.out);	/* written before the file that held them goes */
+	ndjson_flush();	/* written before the file that held them goes */
 	if (unlink(F.pending_path) < 0 && errno != ENOENT)
 		log_warn("cannot remove path=%s: %s", F.pending_path, strerror(errno));
 	done = 1;
@@ -403,7 +403,7 @@ stop_reading(struct line_reader *lr)
 			log_warn("stopping inside a line: its beginning is lost bytes=%zu", rest.len);
 		buf_free(&rest);
 	}
-	pairout_flush(&F.out);
+	ndjson_flush();
 	held_save(&F.held, F.pending_path, &F.line);
 }
 
@@ -436,7 +436,7 @@ run(void)
 		replay_done();
 		if (mention_save(F.ms) < 0)
 			log_warn("cannot save cooldowns: %s", strerror(errno));
-		pairout_flush(&F.out);
+		ndjson_flush();
 		if (ended && !F.held.n)
 			break;
 		room = F.held.n < F.max_held;
@@ -497,6 +497,7 @@ setup(const char *url, const char *redis, const char *dir)
 	if (ho.max_host_conns < 1 || F.max_held < 1)
 		log_fatal(EXIT_PERM, "ESI_CONCURRENCY and --max-waiting must be at least 1");
 	F.sigfd = sig_init(0);
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	fcntl(1, F_SETPIPE_SZ, 1 << 20);	/* pairs are big: fewer wake-ups */
 	F.http = http_new(&ho);
 	F.cache = cache_new(&co);
@@ -529,7 +530,6 @@ cleanup(void)
 	match_mail_free(&F.m);
 	match_verdict_free(&F.v);
 	buf_free(&F.last);
-	buf_free(&F.out);
 	buf_free(&F.mt);
 	buf_free(&F.line);
 }

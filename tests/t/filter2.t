@@ -249,7 +249,7 @@ fi
 pairs '[{"system":30000001,"jumps":0}]' >"$T/full.in"
 filter2 <"$T/full.in" >/dev/full 2>"$T/full.err"
 is "$?" 111 "/dev/full: exit 111"
-grep -q 'fatal: cannot write output' "$T/full.err"
+grep -q 'fatal: write to stdout failed' "$T/full.err"
 ok $? "/dev/full: says so"
 
 # 9. usage
