@@ -2,6 +2,16 @@
 # tests need (Debian), builds everything again with ASan and UBSan and runs
 # the tests under prove.  Every output goes below $(B), so two builds with
 # different B= never race.
+#
+# The source tree is in layers; each folder is one archive and may use only
+# the folders below it:
+#
+#   cmd/TOOL/   one tool: its main and the modules that serve it alone
+#   post/       the posters' machinery: spool, hooks, dedupe, rendering
+#   match/      the stream language: streams, conditions, the verdict, index
+#   net/        HTTP, the ESI client and its cache
+#   json/       NDJSON lines, the validating scanner, pairs
+#   lib/        Unix plumbing: logs, memory, lines, signals, hashing
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
@@ -10,42 +20,61 @@ B ?= build
 CC ?= cc
 CFLAGS ?= -O2 -g
 WARN = -Wall -Wextra -Werror=implicit-function-declaration
-CPPFLAGS += -D_GNU_SOURCE -Icommon
+CPPFLAGS += -D_GNU_SOURCE -I. -MMD -MP
 STD = -std=gnu11
 LDLIBS = -ljq -ljansson -lcurl -lhiredis -lm
 SAN = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-TOOLS := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
-COMMON := $(wildcard common/*.c)
+# What each tool is made of: the objects of cmd/TOOL/, then these archives.
+LIBS_redisq-pull   = net json lib
+LIBS_esi-resolve   = net json lib
+LIBS_stream-fanout = match json lib
+LIBS_filter1       = match json lib
+LIBS_filter2       = match net json lib
+LIBS_post-discord  = post net json lib
+LIBS_post-slack    = post net json lib
+
+LAYERS := lib json net match post
+TOOLS := redisq-pull esi-resolve stream-fanout filter1 filter2 post-discord post-slack
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*.c))
 SCRIPTS := insight
+
+objs = $(patsubst %.c,$(2)/obj/%.o,$(wildcard $(1)/*.c))
 
 all: $(addprefix $(B)/bin/,$(TOOLS))
 
 # Normal build
-$(B)/obj/%.o: %.c $(wildcard common/*.h)
+$(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(STD) $(WARN) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
-$(B)/libcommon.a: $(patsubst %.c,$(B)/obj/%.o,$(COMMON))
+$(foreach l,$(LAYERS),$(eval $(B)/$(l).a: $(call objs,$(l),$(B))))
+$(B)/%.a:
 	rm -f $@ && ar rcs $@ $^
-$(B)/bin/%: $(B)/obj/cmd/%.o $(B)/libcommon.a
+
+.SECONDEXPANSION:
+$(B)/bin/%: $$(call objs,cmd/$$*,$(B)) $$(addprefix $(B)/,$$(addsuffix .a,$$(LIBS_$$*)))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# Sanitizer build for the tests
-$(B)/san/obj/%.o: %.c $(wildcard common/*.h) tests/unit/tap.h
+# Sanitizer build for the tests.  A unit test may test a tool's own module
+# (filter2's geo): it links every tool's objects but their mains.
+$(B)/san/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(STD) $(WARN) $(CPPFLAGS) -Itests/unit $(SAN) -c -o $@ $<
-$(B)/san/libcommon.a: $(patsubst %.c,$(B)/san/obj/%.o,$(COMMON))
+$(foreach l,$(LAYERS),$(eval $(B)/san/$(l).a: $(call objs,$(l),$(B)/san)))
+$(B)/san/tools.a: $(filter-out $(foreach t,$(TOOLS),%/$(t).o),$(foreach t,$(TOOLS),$(call objs,cmd/$(t),$(B)/san)))
+$(B)/san/%.a:
 	rm -f $@ && ar rcs $@ $^
-$(B)/san/bin/%: $(B)/san/obj/cmd/%.o $(B)/san/libcommon.a
+$(B)/san/bin/%: $$(call objs,cmd/$$*,$(B)/san) $$(addprefix $(B)/san/,$$(addsuffix .a,$$(LIBS_$$*)))
 	@mkdir -p $(@D)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
-$(B)/san/t/%.t: $(B)/san/obj/tests/unit/%.o $(B)/san/libcommon.a
+$(B)/san/t/%.t: $(B)/san/obj/tests/unit/%.o $(B)/san/tools.a $(patsubst %,$(B)/san/%.a,post match net json lib)
 	@mkdir -p $(@D)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
 san: $(addprefix $(B)/san/bin/,$(TOOLS)) $(addprefix $(B)/san/t/,$(addsuffix .t,$(UNITS)))
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 deps:
 	@sh tests/deps.sh
@@ -66,7 +95,7 @@ install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	for t in $(TOOLS); do install -m 755 $(B)/bin/$$t $(DESTDIR)$(BINDIR)/; done
 	for s in $(SCRIPTS); do [ ! -f bin/$$s ] || install -m 755 bin/$$s $(DESTDIR)$(BINDIR)/; done
-	for m in cmd/*.1 bin/*.1; do [ ! -f $$m ] || install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
+	for m in cmd/*/*.1 bin/*.1; do [ ! -f $$m ] || install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	mkdir -p $(DESTDIR)$(PREFIX)/share/insight
 	rm -rf $(DESTDIR)$(PREFIX)/share/insight/services
 	cp -R services $(DESTDIR)$(PREFIX)/share/insight/services

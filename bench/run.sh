@@ -25,7 +25,7 @@
 #            streams: from the fake R2Z2 serving a mail to the fake Discord
 #            receiving each post, p50/p99/max, and each stage's share.  With
 #            LOG_LEVEL=debug every stage logs "trace event=E killmail_id=N
-#            stream=S t=UNIX" (log_trace, common/log.h) as it writes a line;
+#            stream=S t=UNIX" (log_trace, lib/log.h) as it writes a line;
 #            bench/pipeline/latency.py joins them with the fakes' logs;
 #   reload   SIGHUP to stream-fanout every 2 s at 20 mails/s, 1,000 and
 #            10,000 streams: time to its "reloaded" trace, mails held up;

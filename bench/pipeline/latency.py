@@ -6,7 +6,7 @@
 
 Every stage run with LOG_LEVEL=debug logs, on stderr (RUN_DIR/NAME.err),
 "PROG: debug: trace event=E killmail_id=N [stream=S] t=UNIX" (log_trace in
-common/log.c) as it begins to write a line (event=out): redisq-pull,
+lib/log.h) as it begins to write a line (event=out): redisq-pull,
 esi-resolve and stream-fanout per mail, filter1 and filter2 per pair;
 post-discord when a post is spooled (event=spooled) and when its request
 starts (event=send); stream-fanout also logs event=reloaded after a SIGHUP.

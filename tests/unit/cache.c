@@ -11,9 +11,9 @@
 
 #include <hiredis/hiredis.h>
 
-#include "cache.h"
-#include "clock.h"
-#include "log.h"
+#include "net/cache.h"
+#include "lib/clock.h"
+#include "lib/log.h"
 #include "tap.h"
 
 static int freed;

@@ -2,10 +2,10 @@
  * jittered back-off stays within its bounds and grows. */
 #include <stdlib.h>
 
-#include "backoff.h"
-#include "clock.h"
-#include "conf.h"
-#include "log.h"
+#include "lib/backoff.h"
+#include "lib/clock.h"
+#include "lib/conf.h"
+#include "lib/log.h"
 #include "tap.h"
 
 int

@@ -10,10 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cache.h"
-#include "esi.h"
-#include "http.h"
-#include "log.h"
+#include "net/cache.h"
+#include "net/esi.h"
+#include "net/http.h"
+#include "lib/log.h"
 #include "tap.h"
 
 static char logpath[] = "/tmp/esi-test.XXXXXX";

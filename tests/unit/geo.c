@@ -3,8 +3,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "geo.h"
-#include "log.h"
+#include "cmd/filter2/geo.h"
+#include "lib/log.h"
 #include "tap.h"
 
 #define MAXN 400

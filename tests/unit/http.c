@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "http.h"
-#include "log.h"
+#include "net/http.h"
+#include "lib/log.h"
 #include "tap.h"
 
 static const char *answers[] = {

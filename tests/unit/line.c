@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "line.h"
-#include "log.h"
+#include "lib/line.h"
+#include "lib/log.h"
 #include "tap.h"
 
 static int

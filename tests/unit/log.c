@@ -1,5 +1,5 @@
 /* log: URLs never show a webhook token; levels filter. */
-#include "log.h"
+#include "lib/log.h"
 #include "tap.h"
 
 int

@@ -4,9 +4,9 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "log.h"
-#include "match.h"
-#include "ndjson.h"
+#include "lib/log.h"
+#include "match/match.h"
+#include "json/ndjson.h"
 #include "tap.h"
 
 static int

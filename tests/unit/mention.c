@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "mention.h"
+#include "lib/log.h"
+#include "cmd/filter2/mention.h"
 #include "tap.h"
 
 #define T0 1783123200.0		/* 2026-07-04T00:00:00Z, the mails' time */

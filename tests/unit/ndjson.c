@@ -1,8 +1,8 @@
 /* ndjson: parse objects only; dump compact with shortest reals; order kept. */
 #include <stdlib.h>
 
-#include "log.h"
-#include "ndjson.h"
+#include "lib/log.h"
+#include "json/ndjson.h"
 #include "tap.h"
 
 static void

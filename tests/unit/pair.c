@@ -3,8 +3,8 @@
  * broken; the fast path for the mail read last; pair_mail_json's cache. */
 #include <stdlib.h>
 
-#include "log.h"
-#include "pair.h"
+#include "lib/log.h"
+#include "json/pair.h"
 #include "tap.h"
 
 /* ------------------------------------------------------------ helpers */

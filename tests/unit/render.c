@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ndjson.h"
-#include "render.h"
+#include "json/ndjson.h"
+#include "post/render.h"
 #include "tap.h"
 
 #define DIR "tests/data/render/"

@@ -4,8 +4,8 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "sig.h"
+#include "lib/log.h"
+#include "lib/sig.h"
 #include "tap.h"
 
 int

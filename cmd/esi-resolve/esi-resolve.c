@@ -1,0 +1,538 @@
+/* esi-resolve: package lines in, mail lines out.
+ *
+ * Reads R2Z2 packages (RedisQ ones normalised to that shape, raw RedisQ
+ * {"package":..} objects, bare ESI killmails as in EVE Ref dumps, and the
+ * backfill line {"killmail_id":N,"hash":".."}), fetches the ESI killmail
+ * when a package lacks it, resolves every id through ESI (net/esi.h:
+ * cached, shared, batched, polite), and writes one mail per killmail in the
+ * model of DESIGN.md.  Pairs, receipts and mails pass through unchanged.
+ *
+ * Many mails are in flight at once; a mail is written as soon as it is
+ * complete, so output order may differ from input order unless --ordered.
+ * When --max-mails are waiting, stdin is not read: the pipe fills and the
+ * puller stops.  SIGTERM: stop reading at a line boundary, give lookups
+ * --drain to finish, write the input lines of the mails still waiting to
+ * $STATE_DIR/esi-resolve.pending and exit 0; the next start replays them
+ * first.  A malformed line, or one without killmail_id, is a warning and
+ * is skipped.  Exit: 0 done, 100 usage, 111 system or output error. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/cache.h"
+#include "lib/clock.h"
+#include "lib/conf.h"
+#include "net/esi.h"
+#include "net/http.h"
+#include "lib/line.h"
+#include "lib/log.h"
+#include "mailbuild.h"
+#include "json/ndjson.h"
+#include "pending.h"
+#include "lib/sig.h"
+
+static void
+usage(void)
+{
+	fputs("usage: esi-resolve [-Ov] [-T] [-c concurrency] [-m max-mails]\n"
+	    "       [-d drain] [-u esi-url] [-r redis-url] [-s state-dir] < packages\n", stderr);
+	exit(EXIT_PERM);
+}
+
+/* The ESI path of each enum mailbuild_kind; names go through esi_name(). */
+static const char *paths[] = { NULL, "/universe/systems/%" PRId64,
+	"/universe/constellations/%" PRId64, "/universe/regions/%" PRId64,
+	"/universe/types/%" PRId64, "/universe/groups/%" PRId64,
+	"/universe/categories/%" PRId64, NULL, "/corporations/%" PRId64,
+	"/alliances/%" PRId64 };
+
+#define NBUCKET 64
+
+struct slot {
+	struct slot *next;
+	struct mail *m;
+	enum mailbuild_kind kind;
+	int64_t id;
+	json_t *val;		/* the answer; NULL: not found */
+};
+
+struct mail {
+	struct mail *prev, *next;	/* every mail alive, in input order */
+	char *line;			/* as read, to save on SIGTERM */
+	json_t *pkg, *km;		/* the package and its ESI body */
+	struct slot *tab[NBUCKET];
+	int pending, done, replayed;
+	json_t *out;
+};
+
+static struct {
+	struct esi *esi;
+	struct http *http;
+	struct cache *cache;
+	struct mail *head, *tail;
+	int live, max_mails, ordered, tickers;
+	unsigned long in, out, skipped;
+	struct pending pend;	/* the lines saved at the last stop */
+} g;
+
+/* ---- lookups ---- */
+
+static struct slot **
+bucket(struct mail *m, enum mailbuild_kind k, int64_t id)
+{
+	return &m->tab[((uint64_t)id * 31 + k) % NBUCKET];
+}
+
+static struct slot *
+slot_of(struct mail *m, enum mailbuild_kind k, int64_t id)
+{
+	struct slot *s = *bucket(m, k, id);
+
+	while (s && (s->kind != k || s->id != id))
+		s = s->next;
+	return s;
+}
+
+/* The answers of the mail, for mailbuild_mail(). */
+static json_t *
+got(void *arg, enum mailbuild_kind k, int64_t id)
+{
+	struct slot *s = slot_of(arg, k, id);
+
+	return s ? s->val : NULL;
+}
+
+static void finish(struct mail *m);
+static void need(struct mail *m, enum mailbuild_kind k, int64_t id);
+
+/* An answer: fill the slot, ask what it leads to, finish when all came. */
+static void
+on_answer(void *arg, enum esi_status st, json_t *j)
+{
+	struct slot *s = arg;
+	struct mail *m = s->m;
+
+	(void)st;
+	s->val = json_incref(j);
+	switch (s->kind) {
+	case MB_SYSTEM: need(m, MB_CONST, mailbuild_id(j, "constellation_id")); break;
+	case MB_CONST: need(m, MB_REGION, mailbuild_id(j, "region_id")); break;
+	case MB_TYPE: need(m, MB_GROUP, mailbuild_id(j, "group_id")); break;
+	case MB_GROUP: need(m, MB_CAT, mailbuild_id(j, "category_id")); break;
+	default: break;
+	}
+	if (--m->pending == 0)
+		finish(m);
+}
+
+static void
+need(struct mail *m, enum mailbuild_kind k, int64_t id)
+{
+	struct slot *s, **b;
+	char path[64];
+
+	if (id <= 0 || slot_of(m, k, id))
+		return;
+	s = calloc(1, sizeof *s);
+	if (!s)
+		log_fatal(EXIT_TEMP, "out of memory");
+	s->m = m;
+	s->kind = k;
+	s->id = id;
+	b = bucket(m, k, id);
+	s->next = *b;
+	*b = s;
+	m->pending++;
+	if (k == MB_NAME) {
+		esi_name(g.esi, id, on_answer, s);
+		return;
+	}
+	snprintf(path, sizeof path, paths[k], id);
+	esi_get(g.esi, path, on_answer, s);
+}
+
+/* Everything a party of the mail names: who, and what they flew. */
+static void
+need_party(struct mail *m, json_t *p)
+{
+	static const char *who[] = { "character_id", "corporation_id",
+		"alliance_id", "faction_id" };
+
+	for (int i = 0; i < 4; i++)
+		need(m, MB_NAME, mailbuild_id(p, who[i]));
+	if (g.tickers) {
+		need(m, MB_CORP, mailbuild_id(p, "corporation_id"));
+		need(m, MB_ALLI, mailbuild_id(p, "alliance_id"));
+	}
+	need(m, MB_TYPE, mailbuild_id(p, "ship_type_id"));
+	need(m, MB_TYPE, mailbuild_id(p, "weapon_type_id"));
+}
+
+/* The body is known: ask for everything it names at once, so that the
+ * names of all mails in flight share batches. */
+static void
+expand(struct mail *m)
+{
+	json_t *a;
+	size_t i;
+
+	m->pending++;		/* so no answer finishes the mail mid-way */
+	need(m, MB_SYSTEM, mailbuild_id(m->km, "solar_system_id"));
+	need_party(m, json_object_get(m->km, "victim"));
+	json_array_foreach(json_object_get(m->km, "attackers"), i, a)
+		need_party(m, a);
+	if (--m->pending == 0)
+		finish(m);
+}
+
+/* ---- mails alive ---- */
+
+static struct mail *
+mail_new(const char *line, size_t len, int replayed)
+{
+	struct mail *m = calloc(1, sizeof *m);
+
+	if (!m || !(m->line = strndup(line, len)))
+		log_fatal(EXIT_TEMP, "out of memory");
+	m->replayed = replayed;
+	m->prev = g.tail;
+	if (g.tail)
+		g.tail->next = m;
+	else
+		g.head = m;
+	g.tail = m;
+	g.live++;
+	return m;
+}
+
+static void
+mail_free(struct mail *m)
+{
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		g.head = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	else
+		g.tail = m->prev;
+	for (int i = 0; i < NBUCKET; i++)
+		for (struct slot *s = m->tab[i], *nx; s; s = nx) {
+			nx = s->next;
+			json_decref(s->val);
+			free(s);
+		}
+	if (m->replayed)
+		pending_replayed(&g.pend);
+	json_decref(m->pkg);
+	json_decref(m->km);
+	json_decref(m->out);
+	free(m->line);
+	free(m);
+	g.live--;
+}
+
+static void
+emit(struct mail *m)
+{
+	if (m->out) {
+		log_trace("out", (long long)mailbuild_id(m->pkg, "killmail_id"), NULL);
+		ndjson_out(m->out);
+		g.out++;
+	} else if (printf("%s\n", m->line) < 0 || fflush(stdout))
+		log_fatal(EXIT_TEMP, "write to stdout failed: %s", strerror(errno));
+	mail_free(m);
+}
+
+/* Written as soon as complete, or in input order with --ordered. */
+static void
+flush_done(void)
+{
+	while (g.head && g.head->done)
+		emit(g.head);
+}
+
+static void
+finish(struct mail *m)
+{
+	struct mailbuild_src b = { m->pkg, m->km, g.tickers, got, m };
+
+	m->out = mailbuild_mail(&b);
+	m->done = 1;
+	if (!g.ordered)
+		emit(m);
+	else
+		flush_done();
+}
+
+static void
+on_body(void *arg, enum esi_status st, json_t *j)
+{
+	struct mail *m = arg;
+
+	if (st != ESI_OK || !mailbuild_body_ok(j)) {
+		log_warn("killmail not at ESI or malformed, skipped killmail_id=%" PRId64,
+		    mailbuild_id(m->pkg, "killmail_id"));
+		g.skipped++;
+		m->done = 1;
+		mail_free(m);
+		flush_done();
+		return;
+	}
+	m->km = json_incref(j);
+	expand(m);
+}
+
+/* One input line: a mail started, a line passed on, or a warning. */
+static void
+take(char *line, size_t len, unsigned long lineno, int replayed)
+{
+	json_t *j = ndjson_parse(line, len, lineno), *pkg, *km;
+	struct mail *m;
+	int pass;
+	char path[160];
+
+	g.in++;
+	if (!j) {
+		g.skipped++;
+		return;
+	}
+	pkg = mailbuild_normalise(j, &pass);
+	json_decref(j);
+	if (pass == 2) {
+		g.skipped++;
+		return;
+	}
+	if (pass) {
+		(m = mail_new(line, len, replayed))->done = 1;
+		g.ordered ? flush_done() : emit(m);
+		return;
+	}
+	km = json_object_get(pkg, "esi");
+	if (mailbuild_id(pkg, "killmail_id") <= 0 || (km ? !mailbuild_body_ok(km) :
+	    !mailbuild_hexhash(json_string_value(json_object_get(pkg, "hash"))))) {
+		log_warn("not a package (no killmail_id, body or hash), skipped line=%lu", lineno);
+		g.skipped++;
+		json_decref(pkg);
+		return;
+	}
+	m = mail_new(line, len, replayed);
+	m->pkg = pkg;
+	json_object_del(json_object_get(km, "victim"), "items");	/* not carried */
+	if (km) {
+		m->km = json_incref(km);
+		expand(m);
+		return;
+	}
+	snprintf(path, sizeof path, "/killmails/%" PRId64 "/%s", mailbuild_id(pkg, "killmail_id"),
+	    json_string_value(json_object_get(pkg, "hash")));
+	esi_get(g.esi, path, on_body, m);
+}
+
+/* ---- stopping ---- */
+
+/* Every line read and not yet written out: mails in flight, then what
+ * pending.h saves after them. */
+static void
+save(struct line_reader *lr, double deadline)
+{
+	pending_save_begin(&g.pend);
+	for (struct mail *m = g.head; m; m = m->next)
+		pending_save_line(&g.pend, m->line, strlen(m->line));
+	pending_save_end(&g.pend, lr, deadline);
+}
+
+/* ---- the loop ---- */
+
+/* Lines are taken, replay first, while fewer than max_mails are alive. */
+static int
+take_lines(struct line_reader *lr)
+{
+	char *l;
+	size_t n;
+	int r = 0;
+
+	while (g.live < g.max_mails && (l = pending_next(&g.pend))) {
+		take(l, strlen(l), 0, 1);
+		free(l);
+	}
+	while (g.live < g.max_mails && !pending_waiting(&g.pend) &&
+	    (r = line_next(lr, &l, &n)) == 1)
+		take(l, n, lr->lineno, 0);
+	return r;
+}
+
+static void
+report(void)
+{
+	struct esi_stats s;
+	struct cache_stats c;
+
+	esi_stats(g.esi, &s);
+	cache_stats(g.cache, &c);
+	log_info("done lines=%lu mails=%lu skipped=%lu esi_requests=%lu names_requests=%lu "
+	    "retries=%lu asked=%lu cached=%lu shared=%lu stale_served=%lu "
+	    "lru_entries=%zu lru_bytes=%zu redis_hits=%lu",
+	    g.in, g.out, g.skipped, s.requests, s.names_requests, s.retries, s.asked,
+	    s.cached, s.shared, s.stale_served, c.entries, c.bytes, c.redis_hits);
+}
+
+struct loop {
+	struct line_reader lr;
+	int sigfd, term, eof;
+	double drain, deadline;
+};
+
+static void
+on_signal(struct loop *L)
+{
+	int s;
+
+	while ((s = sig_take(L->sigfd)))
+		if ((s == SIGTERM || s == SIGINT) && !L->term) {
+			L->term = 1;
+			L->deadline = clock_mono() + L->drain;
+			log_info("stopping: no more input; lookups in flight get s=%.1f", L->drain);
+		}
+}
+
+/* One turn: wait for ESI, stdin or a signal, then let everything move. */
+static void
+turn(struct loop *L)
+{
+	struct curl_waitfd fds[2] = { { L->sigfd, CURL_WAIT_POLLIN, 0 },
+		{ 0, CURL_WAIT_POLLIN, 0 } };
+	int r = L->term ? 0 : take_lines(&L->lr), ms = esi_timeout(g.esi, 1000);
+	int want_in = !L->eof && r == 0 && g.live < g.max_mails && !L->term;
+
+	if (L->term)
+		ms = ms < 100 ? ms : 100;
+	if (http_wait(g.http, fds, want_in ? 2 : 1, ms) < 0)
+		log_fatal(EXIT_TEMP, "curl_multi_poll failed");
+	if (fds[0].revents)
+		on_signal(L);
+	if (want_in && fds[1].revents) {
+		ssize_t n = line_fill(&L->lr);
+
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			log_fatal(EXIT_TEMP, "read stdin: %s", strerror(errno));
+		L->eof = L->lr.eof;
+	}
+	esi_run(g.esi);
+}
+
+static void
+run(struct loop *L)
+{
+	for (;;) {
+		turn(L);
+		if (L->term && (!g.live || clock_mono() >= L->deadline)) {
+			save(&L->lr, L->deadline + 1);
+			return;
+		}
+		if (L->eof && !g.live && !pending_waiting(&g.pend) &&
+		    take_lines(&L->lr) == -1 && !g.live)
+			return;
+	}
+}
+
+static double
+duration(const char *flag, const char *env, const char *def)
+{
+	const char *v = conf_str(flag, env, def);
+	double d = conf_duration(v);
+
+	if (d < 0)
+		log_fatal(EXIT_PERM, "not a duration: %s=%s", env, v);
+	return d;
+}
+
+static void
+setup(const char *url, const char *redis, long conc)
+{
+	struct http_opts ho = { .useragent = conf_useragent(),
+		.timeout_ms = duration(NULL, "ESI_TIMEOUT", "30s") * 1000,
+		.max_host_conns = conc };
+	const char *rurl = conf_str(redis, "REDIS_URL", NULL);
+	/* With Redis the LRU is a near cache of what is hot; without it, the
+	 * only cache. */
+	struct cache_opts co = { .redis_url = rurl,
+		.prefix = conf_str(NULL, "ESI_CACHE_PREFIX", "insight:esi:"),
+		.max_entries = conf_long(NULL, "ESI_CACHE_ENTRIES", 200000),
+		.max_bytes = conf_long(NULL, "ESI_CACHE_MB", rurl && *rurl ? 2 : 128) << 20,
+		.max_memos = conf_long(NULL, "ESI_CACHE_PARSED", 1024) };
+	struct esi_opts eo = { .url = conf_str(url, "ESI_URL", "https://esi.evetech.net"),
+		.compat_date = conf_str(NULL, "ESI_COMPAT_DATE", ESI_COMPAT_DATE),
+		.ttl_min = duration(NULL, "ESI_TTL_MIN", "60s"),
+		.ttl_max = duration(NULL, "ESI_TTL_MAX", "30d"),
+		.ttl_default = duration(NULL, "ESI_TTL_DEFAULT", "1d"),
+		.stale_max = duration(NULL, "ESI_STALE_MAX", "7d"),
+		.neg_ttl = duration(NULL, "ESI_NEGATIVE_TTL", "1h"),
+		.max_inflight = conc,
+		.batch_ms = conf_long(NULL, "ESI_BATCH_MS", 20),
+		.backoff_min = duration(NULL, "ESI_BACKOFF_MIN", "1s"),
+		.backoff_max = duration(NULL, "ESI_BACKOFF_MAX", "60s") };
+
+	if (conc < 1 || g.max_mails < 1)
+		log_fatal(EXIT_PERM, "concurrency and max-mails must be at least 1");
+	g.http = http_new(&ho);
+	g.cache = cache_new(&co);
+	g.esi = esi_new(g.http, g.cache, &eo);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "ordered", 0, NULL, 'O' }, { "no-tickers", 0, NULL, 'T' },
+		{ "concurrency", 1, NULL, 'c' }, { "max-mails", 1, NULL, 'm' },
+		{ "drain", 1, NULL, 'd' }, { "esi-url", 1, NULL, 'u' },
+		{ "redis-url", 1, NULL, 'r' }, { "state-dir", 1, NULL, 's' },
+		{ "verbose", 0, NULL, 'v' }, { "quiet", 0, NULL, 'q' }, { 0 } };
+	const char *conc = NULL, *maxm = NULL, *drain = NULL, *url = NULL,
+	      *redis = NULL, *dir = NULL;
+	static struct loop L;
+	int c;
+
+	log_init(argv[0]);
+	g.tickers = conf_long(NULL, "ESI_TICKERS", 1) != 0;
+	g.ordered = conf_long(NULL, "ESI_ORDERED", 0) != 0;
+	while ((c = getopt_long(argc, argv, "OTc:m:d:u:r:s:vq", lo, NULL)) != -1)
+		switch (c) {
+		case 'O': g.ordered = 1; break;
+		case 'T': g.tickers = 0; break;
+		case 'c': conc = optarg; break;
+		case 'm': maxm = optarg; break;
+		case 'd': drain = optarg; break;
+		case 'u': url = optarg; break;
+		case 'r': redis = optarg; break;
+		case 's': dir = optarg; break;
+		case 'v': log_verbose(1); break;
+		case 'q': log_verbose(-1); break;
+		default: usage();
+		}
+	if (optind != argc)
+		usage();
+	g.max_mails = conf_long(maxm, "ESI_MAX_MAILS", 128);
+	L.drain = duration(drain, "ESI_DRAIN", "5s");
+	L.sigfd = sig_init(0);
+	pending_init(&g.pend, conf_str(dir, "STATE_DIR", "var"), "esi-resolve.pending");
+	setup(url, redis, conf_long(conc, "ESI_CONCURRENCY", 16));
+	line_init(&L.lr, 0, 0);
+	pending_load(&g.pend);
+	run(&L);
+	report();
+	cache_flush(g.cache);
+	if (http_inflight(g.http))
+		return EXIT_DONE;	/* abandoned lookups: nothing to free safely */
+	esi_free(g.esi);
+	cache_free(g.cache);
+	http_free(g.http);
+	line_free(&L.lr);
+	pending_free(&g.pend);
+	return EXIT_DONE;
+}

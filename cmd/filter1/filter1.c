@@ -1,0 +1,257 @@
+/* filter1: evaluate every condition that needs no network; drop the pairs
+ * that cannot match.
+ *
+ * Reads pair lines {"stream":STREAM,"mail":MAIL} on stdin.  A pair whose
+ * condition is false is dropped; the others are written unchanged but for
+ * an added "match": {"kind":..,"attackers":[..]}, with "pending": true when
+ * a `near` test is still undecided (filter2 decides it).  Stateless.
+ *
+ * Lines that are not pairs, and pairs that carry a "match" already, pass
+ * through unchanged.  A malformed line is skipped with a warning; a pair
+ * whose stream does not validate, or whose stream is disabled, is dropped
+ * with a warning.
+ *
+ * Speed: a stream is compiled once per text (its id and revision), and
+ * consecutive pairs of one mail (stream-fanout writes them so) prepare the
+ * mail once.  A validating scanner finds the members without building the
+ * whole pair.
+ *
+ * Exit: 0 at end of input or on SIGTERM/SIGINT (after the lines already
+ * read); 100 usage; 111 output or system error. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/clock.h"
+#include "lib/line.h"
+#include "lib/log.h"
+#include "lib/out.h"
+#include "match/match.h"
+#include "json/ndjson.h"
+#include "json/pair.h"
+#include "lib/sig.h"
+#include "match/stream.h"
+
+static const char usage_text[] = "usage: filter1 [-v|-q]\n";
+
+static void
+usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(EXIT_PERM);
+}
+
+/* -------------------------------------------------- streams and mails */
+
+/* Compiled streams by text; NULL s: the text does not validate. */
+struct entry {
+	uint64_t h;
+	char *text;
+	size_t len;
+	struct stream *s;
+	struct entry *next;
+};
+
+#define NBUCKETS 4096
+#define MAX_ENTRIES 16384	/* then start afresh: texts change on reloads */
+
+struct f1 {
+	struct entry *bucket[NBUCKETS];
+	size_t nentries;
+	struct buf mailtext;		/* the text of the mail prepared in m */
+	int have_mail;
+	struct match_mail m;
+	struct match_verdict v;
+	struct match_ctx cx;
+	struct buf out;
+	unsigned long pairs, kept, pending, dropped, bad;
+};
+
+static void
+cache_clear(struct f1 *f)
+{
+	for (size_t i = 0; i < NBUCKETS; i++)
+		while (f->bucket[i]) {
+			struct entry *e = f->bucket[i];
+
+			f->bucket[i] = e->next;
+			stream_free(e->s);
+			free(e->text);
+			free(e);
+		}
+	f->nentries = 0;
+}
+
+static void
+warn_err(void *arg, const char *origin, const char *path, const char *msg)
+{
+	(void)arg;
+	log_warn("%s: %s: %s", origin, path, msg);
+}
+
+/* Validate a stream text once; its problems are told once. */
+static struct stream *
+compile(struct pair_span sp, unsigned long lineno)
+{
+	json_error_t je;
+	json_t *j = json_loadb(sp.p, sp.n, JSON_REJECT_DUPLICATES, &je);
+	const char *id = json_string_value(json_object_get(j, "id"));
+	char origin[128];
+	struct stream *s;
+
+	snprintf(origin, sizeof origin, "stream %s (line %lu)", id ? id : "?", lineno);
+	if (!j) {
+		log_warn("%s: $: invalid JSON: %s", origin, je.text);
+		return NULL;
+	}
+	s = stream_from_pair(j, origin, warn_err, NULL);
+	json_decref(j);
+	return s;
+}
+
+static struct entry *
+stream_of(struct f1 *f, struct pair_span sp, unsigned long lineno)
+{
+	uint64_t h = stream_hash(sp.p, sp.n);
+	struct entry **b = &f->bucket[h % NBUCKETS], *e;
+
+	for (e = *b; e; e = e->next)
+		if (e->h == h && e->len == sp.n && !memcmp(e->text, sp.p, sp.n))
+			return e;
+	if (f->nentries >= MAX_ENTRIES)
+		cache_clear(f);
+	if (!(e = calloc(1, sizeof *e)) || !(e->text = malloc(sp.n + 1)))
+		log_fatal(EXIT_TEMP, "out of memory");
+	memcpy(e->text, sp.p, sp.n);
+	e->h = h;
+	e->len = sp.n;
+	e->s = compile(sp, lineno);
+	e->next = *b;
+	*b = e;
+	f->nentries++;
+	return e;
+}
+
+/* Prepare the mail unless it is the one prepared last.  m reads the text
+ * where it stays: in mailtext. */
+static int
+mail_of(struct f1 *f, struct pair_span sp, unsigned long lineno)
+{
+	if (f->have_mail && f->mailtext.len == sp.n && !memcmp(f->mailtext.p, sp.p, sp.n))
+		return 0;
+	f->mailtext.len = 0;
+	buf_add(&f->mailtext, sp.p, sp.n);
+	if (!(f->have_mail = match_mail_parse(&f->m, f->mailtext.p, sp.n) >= 0)) {
+		log_warn("malformed mail skipped line=%lu", lineno);
+		return -1;
+	}
+	f->cx.now = clock_wall();
+	return 0;
+}
+
+/* The pair as it came, with "match" before its closing brace. */
+static void
+emit(struct f1 *f, const char *line, const struct pair *pr)
+{
+	json_t *v = match_verdict_json(&f->v, &f->m);
+
+	f->out.len = 0;
+	ndjson_dump(&f->out, v);
+	json_decref(v);
+	out_put(line, pr->close);
+	out_put(",\"match\":", 9);
+	out_put(f->out.p, f->out.len);
+	out_put("}\n", 2);
+}
+
+static void
+on_pair(struct f1 *f, const char *line, const struct pair *pr, unsigned long lineno)
+{
+	struct entry *e = stream_of(f, pr->stream, lineno);
+	enum match_tv r;
+
+	f->pairs++;
+	if (!e->s) {
+		log_warn("pair dropped: its stream does not validate line=%lu", lineno);
+		f->bad++;
+		return;
+	}
+	if (!e->s->enabled) {
+		log_warn("pair dropped: stream %s is disabled line=%lu", e->s->id, lineno);
+		f->bad++;
+		return;
+	}
+	if (mail_of(f, pr->mail, lineno) < 0)
+		return;
+	if ((r = match_eval(e->s->match, &f->m, &f->cx, &f->v)) == MATCH_FALSE) {
+		f->dropped++;
+		return;
+	}
+	f->kept++;
+	f->pending += r == MATCH_UNKNOWN;
+	log_trace("out", (long long)f->m.killmail_id, e->s->id);	/* before a flush */
+	emit(f, line, pr);
+}
+
+static void
+on_line(void *arg, char *line, size_t len, unsigned long lineno)
+{
+	struct f1 *f = arg;
+	struct pair pr;
+
+	if (pair_read(line, len, f->have_mail ? f->mailtext.p : NULL, f->mailtext.len, &pr) < 0) {
+		log_warn("malformed line skipped line=%lu", lineno);
+		return;
+	}
+	if (pair_is(&pr) && !pr.match.n)
+		on_pair(f, line, &pr, lineno);
+	else {
+		out_put(line, len);
+		out_put("\n", 1);
+	}
+}
+
+static int
+stop_signal(void *arg, int sfd)
+{
+	int sig, stop = 0;
+
+	(void)arg;
+	while ((sig = sig_take(sfd)))
+		stop |= sig != SIGHUP;	/* no configuration to reload */
+	return stop;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct f1 f;
+	int c, sfd;
+
+	log_init(argv[0]);
+	while ((c = getopt(argc, argv, "vqh")) != -1)
+		switch (c) {
+		case 'v': log_verbose(1); break;
+		case 'q': log_verbose(-1); break;
+		default: usage();
+		}
+	if (optind != argc)
+		usage();
+	sfd = sig_init(0);
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	fcntl(1, F_SETPIPE_SZ, 1 << 20);	/* pairs are big: fewer wake-ups */
+	line_filter(sfd, on_line, stop_signal, &f);
+	log_info("done pairs=%lu kept=%lu pending=%lu dropped=%lu invalid=%lu",
+	    f.pairs, f.kept, f.pending, f.dropped, f.bad);
+	cache_clear(&f);
+	match_mail_free(&f.m);
+	match_verdict_free(&f.v);
+	buf_free(&f.mailtext);
+	buf_free(&f.out);
+	return EXIT_DONE;
+}

@@ -1,0 +1,570 @@
+/* filter2: the distance conditions of streams, and their mentions.
+ *
+ * Reads pair lines ({"stream":..,"mail":..,"match":..}) on stdin, writes
+ * pair lines on stdout.  A pair that filter1 marked "pending" (a `near` it
+ * could not decide) is evaluated again, three-valued, with a distance
+ * oracle (cmd/filter2/geo.h: light years from system positions, gate jumps by
+ * breadth-first search, over ESI through net/esi.h, cached): false drops
+ * it; true writes it with a new verdict whose "near" is the closest
+ * reference that held; unknown keeps it until ESI has answered, without
+ * holding up the pairs behind it, so the order of lines may change.  Every
+ * pair written gets match.mention from its stream's mention rules
+ * (cmd/filter2/mention.h; cooldowns survive a restart).  A pair written is the
+ * line as it came with only its "match" member replaced (or added).  Pairs
+ * that are not pending and whose stream has no mention rules pass byte for
+ * byte, with no network work; other lines pass unchanged.
+ *
+ * Speed: a line is split by pair.h's validating scanner, not parsed; a
+ * stream is read once per text (its revision, cmd/filter2/rev.h) and compiled
+ * only when one of its pairs needs it; a mail is parsed once for its
+ * consecutive pairs, and only when one of them needs it; waiting pairs
+ * share their mail (cmd/filter2/held.h); lines go out in big writes
+ * (cmd/filter2/pairout.h).
+ *
+ * Reference systems written by name are resolved once per stream revision
+ * (ESI POST /universe/ids); a name that does not resolve is a warning and
+ * its entries never hold.  ESI failures are retried by esi.h: a pair waits
+ * rather than be decided on missing data.  At most --max-waiting pairs
+ * wait; at that bound stdin is not read (back-pressure).  What the gate
+ * walks learn without asking (a stargate known from its other end) goes
+ * into the ESI cache, so the next process asks ESI nothing it knew.
+ *
+ * State in $STATE_DIR: filter2.pending (the pairs waiting at SIGTERM,
+ * replayed at start) and filter2.cooldowns.
+ *
+ * Exit: 0 at end of input once no pair waits, or at SIGTERM/SIGINT (after
+ * saving the waiting pairs); 100 usage; 111 output closed or system error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/clock.h"
+#include "lib/conf.h"
+#include "net/esi.h"
+#include "geo.h"
+#include "held.h"
+#include "lib/line.h"
+#include "lib/log.h"
+#include "lib/out.h"
+#include "match/match.h"
+#include "mention.h"
+#include "json/ndjson.h"
+#include "json/pair.h"
+#include "pairout.h"
+#include "rev.h"
+#include "lib/sig.h"
+#include "match/stream.h"
+
+static const char usage_text[] =
+    "usage: filter2 [-vq] [--max-waiting N] [--state-dir DIR] [--esi-url URL]\n"
+    "               [--redis-url URL]\n";
+
+/* A stargate geo knows from its other end is cached as esi keeps an answer
+ * that gives no lifetime: fresh a day, then stale (for when ESI fails) a
+ * week more.  The map changes only with game patches. */
+#define GATE_TTL (24 * 3600.0)
+#define GATE_KEEP (7 * 24 * 3600.0)
+
+static struct {
+	struct http *http;
+	struct cache *cache;
+	struct esi *esi;
+	struct geo *geo;
+	struct mention_state *ms;
+	struct rev_set *revs;
+	struct buf last;	/* the mail read last, for pair_read's fast path */
+	struct pair_mail pm;	/* the mail parsed last ... */
+	json_t *mj;		/* ... and prepared in m (a reference of ours) */
+	struct match_mail m;
+	struct match_verdict v;
+	struct held_set held;
+	size_t max_held;
+	unsigned long seen;	/* answers absorbed, for retries */
+	int sigfd, stop, eof, full;
+	double drain;		/* seconds to finish a line at SIGTERM */
+	char pending_path[4096];
+	struct buf mt, line;		/* a new match; a line rebuilt */
+	unsigned long in, passed, pending, matched, dropped, mentions, other;
+} F;
+
+static void
+usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(EXIT_PERM);
+}
+
+/* ------------------------------------------------------------ distances */
+
+static void
+geo_ask(void *arg, const char *path, esi_fn *fn, void *fnarg)
+{
+	esi_get(arg, path, fn, fnarg);
+}
+
+/* A gate inferred from the answer for its other end.  When that answer
+ * came from the cache, whoever asked ESI for it kept this one then (or
+ * asked ESI for it too): no write. */
+static void
+geo_keep(void *arg, const char *path, const char *json)
+{
+	if (!esi_answer_cached(F.esi))
+		cache_put(arg, path, json, strlen(json), GATE_TTL, GATE_KEEP);
+}
+
+/* ------------------------------------------------------------ mails */
+
+/* The mail of a pair, prepared for evaluation: parsed once while its
+ * pairs come. */
+static struct match_mail *
+mail_of(struct pair_span sp, unsigned long lineno)
+{
+	json_t *j = pair_mail_json(&F.pm, sp, lineno);
+
+	if (!j)
+		return NULL;
+	if (j != F.mj) {	/* our reference: the address is not reused */
+		json_decref(F.mj);
+		F.mj = json_incref(j);
+		match_mail_init(&F.m, j);
+	}
+	return &F.m;
+}
+
+/* ------------------------------------------------------------ pairs */
+
+enum { WAIT, DROP, WRITE };
+
+/* Judge a pair: WRITE (with mention rule *k, or -1), DROP or WAIT. */
+static int
+judge(struct rev *r, struct match_mail *m, int pending, int *k)
+{
+	struct rev_octx o = { r, F.geo, 0 };
+	struct match_ctx cx = { .now = clock_wall(), .oracle = rev_near, .oracle_arg = &o };
+	enum match_tv t = MATCH_TRUE;
+
+	*k = -1;
+	if (pending)
+		t = match_eval(r->s->match, m, &cx, &F.v);
+	/* True already, but a reference still unknown may be the closest one,
+	 * which the verdict reports: wait for every distance. */
+	if (t == MATCH_TRUE && o.unknown)
+		t = MATCH_UNKNOWN;
+	if (t == MATCH_TRUE && r->s->nmentions)
+		*k = mention_choose(F.ms, r->s, m, &cx);
+	return t == MATCH_FALSE ? DROP : t == MATCH_UNKNOWN || *k == MENTION_WAIT ? WAIT : WRITE;
+}
+
+/* Write (or drop) a pair judged. */
+static void
+finish(int res, struct rev *r, struct match_mail *m, int pending, int k,
+    const char *line, size_t len, const struct pair *pr)
+{
+	const char *mention = k >= 0 ? r->s->mentions[k].content : NULL;
+	json_t *verdict;
+
+	if (res == DROP) {
+		F.dropped++;
+		return;
+	}
+	F.matched += pending;
+	F.passed += !pending;
+	F.mentions += mention != NULL;
+	log_trace("out", (long long)m->killmail_id, r->id);	/* before a flush */
+	if (!pending && !mention) {
+		pairout_line(line, len);
+		return;
+	}
+	verdict = pending ? match_verdict_json(&F.v, m) : NULL;
+	pairout_match(&F.mt, pr->match, verdict, mention);
+	json_decref(verdict);
+	pairout_pair(line, len, pr, &F.mt);
+}
+
+/* Decide again the waiting pairs, in order, when ESI has said something. */
+static void
+retry_held(void)
+{
+	unsigned long now = geo_changes(F.geo) + rev_answers(F.revs);
+	size_t i, n = 0;
+	struct pair pr;
+	int res, k;
+
+	if (now == F.seen)
+		return;
+	F.seen = now;
+	for (i = 0; i < F.held.n; i++) {
+		struct held *h = &F.held.v[i];
+
+		if ((res = judge(h->rev, &h->mail->m, h->pending, &k)) == WAIT) {
+			F.held.v[n++] = *h;
+			continue;
+		}
+		held_line(h, &F.line);
+		if (pair_read(F.line.p, F.line.len, h->mail->text, h->mail->len, &pr) < 0)
+			log_fatal(EXIT_BUG, "a waiting pair no longer reads");
+		finish(res, h->rev, &h->mail->m, h->pending, k, F.line.p, F.line.len, &pr);
+		held_release(&F.held, h);
+	}
+	F.held.n = n;
+}
+
+/* Is the match "pending"?  Parsed only when its text may say so. */
+static int
+is_pending(struct pair_span sp)
+{
+	json_t *j;
+	int p;
+
+	if (!sp.n || *sp.p != '{' ||
+	    (!memmem(sp.p, sp.n, "\"pending\"", 9) && !memchr(sp.p, '\\', sp.n)))
+		return 0;
+	j = ndjson_parse(sp.p, sp.n, 0);
+	p = json_is_true(json_object_get(j, "pending"));
+	json_decref(j);
+	return p;
+}
+
+/* For the latency benchmark: the killmail of a pair passed unread. */
+static void
+trace_pass(const struct rev *r, struct pair_span mail)
+{
+	long long id = 0;
+
+	if (log_level < LOG_DEBUG)
+		return;
+	if (mail.n > 15 && !memcmp(mail.p, "{\"killmail_id\":", 15))
+		id = strtoll(mail.p + 15, NULL, 10);	/* a digit or '}' ends it */
+	log_trace("out", id, r->id);
+}
+
+static void
+take_pair(const char *line, size_t len, const struct pair *pr, unsigned long lineno,
+    int replayed)
+{
+	struct rev *r = rev_of(F.revs, pr->stream, lineno);
+	int pending = is_pending(pr->match), res, k;
+	struct match_mail *m;
+
+	if (!pending && !r->mentions) {
+		F.passed++;
+		trace_pass(r, pr->mail);
+		pairout_line(line, len);	/* no business here: the very bytes */
+	} else if (!rev_stream(r, lineno)) {
+		if (pending)
+			F.dropped++;
+		else
+			pairout_line(line, len);
+	} else if ((m = mail_of(pr->mail, lineno))) {
+		F.pending += pending;
+		if ((res = judge(r, m, pending, &k)) == WAIT)
+			held_add(&F.held, line, len, pr, r, pending, replayed, F.mj);
+		else
+			finish(res, r, m, pending, k, line, len, pr);
+	}
+}
+
+static void
+take_line(const char *line, size_t len, unsigned long lineno, int replayed)
+{
+	struct pair pr;
+
+	if (pair_read(line, len, F.last.p, F.last.len, &pr) < 0) {
+		log_warn("malformed line skipped line=%lu", lineno);
+		return;
+	}
+	F.in++;
+	if (!pair_is(&pr)) {
+		F.other++;
+		pairout_line(line, len);
+		return;
+	}
+	if (pr.mail.n != F.last.len || memcmp(pr.mail.p, F.last.p, pr.mail.n)) {
+		F.last.len = 0;		/* a new mail: the next pairs will be its */
+		buf_add(&F.last, pr.mail.p, pr.mail.n);
+	}
+	take_pair(line, len, &pr, lineno, replayed);
+}
+
+/* Take the complete lines read, while there is room to hold pairs (or all
+ * of them: a line read is never lost).  -1 once the input has ended. */
+static int
+take_lines(struct line_reader *lr, int all)
+{
+	char *line;
+	size_t len;
+	int r;
+
+	while (all || F.held.n < F.max_held) {
+		if ((r = line_next(lr, &line, &len)) != 1)
+			return r;
+		take_line(line, len, lr->lineno, 0);
+	}
+	if (!F.full)
+		log_warn("waiting pairs at the bound, input paused waiting=%zu", F.held.n);
+	F.full = 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------ state */
+
+/* The pairs a SIGTERM saved go first; the file stays until none of them
+ * waits any more (a crash before that replays them again). */
+static void
+replay(void)
+{
+	struct line_reader lr;
+	char *line;
+	size_t len;
+	int fd = open(F.pending_path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno != ENOENT)
+			log_fatal(EXIT_TEMP, "cannot read path=%s: %s", F.pending_path, strerror(errno));
+		return;
+	}
+	line_init(&lr, fd, 0);
+	while (line_get(&lr, &line, &len) == 1)
+		take_line(line, len, lr.lineno, 1);
+	line_free(&lr);
+	close(fd);
+	log_info("waiting pairs replayed pairs=%lu still_waiting=%zu", lr.lineno, F.held.n);
+}
+
+static void
+replay_done(void)
+{
+	static int done;
+
+	if (done || F.held.replayed_left)
+		return;
+	out_flush();	/* written before the file that held them goes */
+	if (unlink(F.pending_path) < 0 && errno != ENOENT)
+		log_warn("cannot remove path=%s: %s", F.pending_path, strerror(errno));
+	done = 1;
+}
+
+/* ------------------------------------------------------------ loop */
+
+static void
+on_signals(void)
+{
+	int s;
+
+	while ((s = sig_take(F.sigfd)))
+		if (s == SIGTERM || s == SIGINT)
+			F.stop = 1;
+}
+
+/* The rest of a line of which only the beginning was read, byte by byte
+ * so as to take nothing of the next line; 0 once it is whole. */
+static int
+read_rest(struct buf *b, double end)
+{
+	struct pollfd p = { .fd = 0, .events = POLLIN };
+	ssize_t r;
+	char c;
+	int ms;
+
+	while ((ms = (end - clock_mono()) * 1000) > 0) {
+		if (poll(&p, 1, ms) <= 0)
+			continue;
+		if ((r = read(0, &c, 1)) == 1 && c == '\n')
+			return 0;
+		if (r == 1)
+			buf_addc(b, c);
+		else if (r == 0 || (errno != EAGAIN && errno != EINTR))
+			return r == 0 ? 0 : -1;
+	}
+	return -1;
+}
+
+/* SIGTERM: the lines read are held or written, and the last one, when only
+ * its beginning was read, is read to its end (for a while: its rest would
+ * be a malformed line for whoever reads next); then the waiting pairs are
+ * saved. */
+static void
+stop_reading(struct line_reader *lr)
+{
+	struct buf rest = { 0 };
+
+	if (take_lines(lr, 1) == 0 && lr->len && !lr->skipping) {
+		buf_add(&rest, lr->buf + lr->start, lr->len);
+		if (read_rest(&rest, clock_mono() + F.drain) == 0)
+			take_line(rest.p, rest.len, lr->lineno + 1, 0);
+		else
+			log_warn("stopping inside a line: its beginning is lost bytes=%zu", rest.len);
+		buf_free(&rest);
+	}
+	out_flush();
+	held_save(&F.held, F.pending_path, &F.line);
+}
+
+/* A transfer that ends inside http_wait()'s first curl_multi_perform() is
+ * reported only after its poll, which then sleeps for nothing: look once
+ * without sleeping, then sleep only if nothing came. */
+static void
+wait_events(struct curl_waitfd *w, unsigned n)
+{
+	int r = http_wait(F.http, w, n, 0), t;
+
+	if (r == 0 && (t = esi_timeout(F.esi, 1000)) > 0)
+		r = http_wait(F.http, w, n, t);
+	if (r < 0)
+		log_fatal(EXIT_TEMP, "curl multi failed");
+}
+
+static void
+run(void)
+{
+	struct line_reader lr;
+	struct curl_waitfd w[2];
+	int ended = 0, room;
+
+	line_init(&lr, 0, 0);
+	while (!F.stop) {
+		retry_held();	/* first: it may make room for the lines read */
+		if (!ended && take_lines(&lr, 0) < 0)
+			ended = 1;
+		replay_done();
+		if (mention_save(F.ms) < 0)
+			log_warn("cannot save cooldowns: %s", strerror(errno));
+		out_flush();
+		if (ended && !F.held.n)
+			break;
+		room = F.held.n < F.max_held;
+		if (room && F.full)
+			log_info("input resumed waiting=%zu", F.held.n);
+		F.full = !room;
+		w[0] = (struct curl_waitfd){ .fd = F.sigfd, .events = CURL_WAIT_POLLIN };
+		w[1] = (struct curl_waitfd){ .fd = 0, .events = CURL_WAIT_POLLIN };
+		wait_events(w, room && !F.eof ? 2 : 1);
+		on_signals();
+		if (room && !F.eof && w[1].revents && line_fill(&lr) <= 0) {
+			if (!lr.eof && errno != EAGAIN)
+				log_fatal(EXIT_TEMP, "cannot read input: %s", strerror(errno));
+			F.eof = lr.eof;
+		}
+		esi_run(F.esi);
+	}
+	if (F.stop)
+		stop_reading(&lr);
+	line_free(&lr);
+}
+
+/* ------------------------------------------------------------ main */
+
+static void
+report(void)
+{
+	struct esi_stats es;
+	struct geo_stats gs;
+
+	esi_stats(F.esi, &es);
+	geo_stats(F.geo, &gs);
+	log_info("done pairs=%lu passed=%lu pending=%lu matched=%lu dropped=%lu "
+	    "mentions=%lu other=%lu waiting=%zu most_waiting=%zu systems_asked=%lu "
+	    "gates_asked=%lu gates_inferred=%lu gates_kept=%lu walks=%lu reached=%lu "
+	    "esi_asked=%lu esi_cached=%lu esi_requests=%lu", F.in, F.passed, F.pending,
+	    F.matched, F.dropped, F.mentions, F.other, F.held.n, F.held.most, gs.systems,
+	    gs.gates, gs.gates_inferred, gs.kept, gs.walks, gs.reached, es.asked, es.cached,
+	    es.requests);
+}
+
+static void
+setup(const char *url, const char *redis, const char *dir)
+{
+	struct http_opts ho = { .useragent = conf_useragent(), .timeout_ms = 30000,
+		.max_host_conns = conf_long(NULL, "ESI_CONCURRENCY", 16) };
+	/* geo keeps what it learned in its own tables and never asks twice:
+	 * the LRU serves little here, and it keeps every answer parsed. */
+	struct cache_opts co = { .redis_url = conf_str(redis, "REDIS_URL", NULL),
+		.prefix = conf_str(NULL, "ESI_CACHE_PREFIX", "insight:esi:"),
+		.max_entries = conf_long(NULL, "ESI_CACHE_ENTRIES", 1024),
+		.max_bytes = conf_long(NULL, "ESI_CACHE_MB", 4) << 20 };
+	struct esi_opts eo = { .url = conf_str(url, "ESI_URL", "https://esi.evetech.net"),
+		.compat_date = conf_str(NULL, "ESI_COMPAT_DATE", ESI_COMPAT_DATE),
+		.max_inflight = ho.max_host_conns };
+	char path[4200];
+
+	if (ho.max_host_conns < 1 || F.max_held < 1)
+		log_fatal(EXIT_PERM, "ESI_CONCURRENCY and --max-waiting must be at least 1");
+	F.sigfd = sig_init(0);
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	fcntl(1, F_SETPIPE_SZ, 1 << 20);	/* pairs are big: fewer wake-ups */
+	F.http = http_new(&ho);
+	F.cache = cache_new(&co);
+	F.esi = esi_new(F.http, F.cache, &eo);
+	F.geo = geo_new(geo_ask, F.esi);
+	F.revs = rev_set_new(F.esi);
+	geo_set_keep(F.geo, geo_keep, F.cache);
+	dir = conf_str(dir, "STATE_DIR", "var");
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		log_fatal(EXIT_TEMP, "cannot create state dir=%s: %s", dir, strerror(errno));
+	snprintf(F.pending_path, sizeof F.pending_path, "%s/filter2.pending", dir);
+	snprintf(path, sizeof path, "%s/filter2.cooldowns", dir);
+	F.ms = mention_open(path);
+}
+
+static void
+cleanup(void)
+{
+	held_free(&F.held);
+	esi_free(F.esi);	/* no callback runs after this */
+	cache_free(F.cache);
+	http_free(F.http);
+	geo_free(F.geo);
+	rev_set_free(F.revs);
+	if (mention_save(F.ms) < 0)
+		log_warn("cannot save cooldowns: %s", strerror(errno));
+	mention_close(F.ms);
+	pair_mail_free(&F.pm);
+	json_decref(F.mj);
+	match_mail_free(&F.m);
+	match_verdict_free(&F.v);
+	buf_free(&F.last);
+	buf_free(&F.mt);
+	buf_free(&F.line);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "max-waiting", 1, NULL, 'm' }, { "state-dir", 1, NULL, 's' },
+		{ "esi-url", 1, NULL, 'u' }, { "redis-url", 1, NULL, 'r' },
+		{ "verbose", 0, NULL, 'v' }, { "quiet", 0, NULL, 'q' },
+		{ "help", 0, NULL, 'h' }, { 0 } };
+	const char *maxw = NULL, *dir = NULL, *url = NULL, *redis = NULL;
+	int c;
+
+	log_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "vq", lo, NULL)) != -1)
+		switch (c) {
+		case 'm': maxw = optarg; break;
+		case 's': dir = optarg; break;
+		case 'u': url = optarg; break;
+		case 'r': redis = optarg; break;
+		case 'v': log_verbose(1); break;
+		case 'q': log_verbose(-1); break;
+		default: usage();
+		}
+	if (optind != argc)
+		usage();
+	F.max_held = conf_long(maxw, "FILTER2_MAX_WAITING", 10000);
+	F.drain = conf_num(NULL, "FILTER2_DRAIN", 2);
+	setup(url, redis, dir);
+	replay();
+	run();
+	report();
+	cleanup();
+	return EXIT_DONE;
+}

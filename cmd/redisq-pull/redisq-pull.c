@@ -1,0 +1,522 @@
+/* redisq-pull: every killmail zKillboard publishes, once, in order.
+ *
+ * Walks zKillboard's R2Z2 sequence files (GET /ephemeral/{n}.json) from the
+ * cursor kept in $STATE_DIR, or from /ephemeral/sequence.json the first
+ * time, and writes each package as one compact JSON line on stdout.  At the
+ * head (404) it waits at least R2Z2_HEAD_WAIT seconds and asks for the same
+ * number again; a number missing below the head is skipped after a few
+ * tries with a warning; after a long run of such skips it re-reads
+ * sequence.json and jumps forward.  A package carrying sequence_updated
+ * makes it fetch that older number again.  Killmails already written are
+ * dropped (bounded memory).  The cursor (the next number to fetch) is saved
+ * atomically after each line.
+ *
+ * With REDISQ_URL set it speaks the legacy RedisQ long-poll protocol
+ * instead, and normalises its packages to the R2Z2 shape.
+ *
+ * Exit: 0 at SIGTERM/SIGINT (after the current line) or, with --once, at
+ * the head; 100 usage; 111 output closed or system error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/backoff.h"
+#include "lib/clock.h"
+#include "lib/conf.h"
+#include "net/http.h"
+#include "lib/log.h"
+#include "json/ndjson.h"
+#include "lib/sig.h"
+
+static const char usage_text[] =
+    "usage: redisq-pull [-vq] [--once] [--from SEQ] [--state-dir DIR]\n";
+
+struct opts {
+	const char *from, *state_dir;
+	int once;
+};
+
+/* A bounded set of killmail ids: two generations of open-addressing
+ * tables; when the young one is half full the old one is dropped, so
+ * memory stays fixed and the last DEDUPE_N ids are always remembered. */
+#define DEDUPE_N 65536
+struct dedupe {
+	long long *gen[2];
+	size_t used;
+};
+
+struct puller {
+	struct http *http;
+	int sigfd, stop;
+	const char *base, *redisq, *cursor_path;
+	long long next, head;		/* next number to fetch; best known head */
+	int tries, skipped_run;
+	long long refetch[64];		/* sequence_updated numbers to fetch again */
+	int nrefetch;
+	double head_wait, min_gap, last_req;
+	int missing_tries, resync_after;
+	struct backoff err, ban;
+	struct dedupe seen;
+	struct http_resp resp;		/* last answer; body owned here */
+	int done, once;
+};
+
+static void
+usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(EXIT_PERM);
+}
+
+static int
+dedupe_has(struct dedupe *d, int g, long long id)
+{
+	size_t i = (size_t)(id * 0x9E3779B97F4A7C15ull) & (DEDUPE_N - 1);
+
+	for (; d->gen[g][i]; i = (i + 1) & (DEDUPE_N - 1))
+		if (d->gen[g][i] == id)
+			return 1;
+	return 0;
+}
+
+/* 1 when id was seen; else remember it and 0. */
+static int
+dedupe_check(struct dedupe *d, long long id)
+{
+	size_t i;
+
+	if (!d->gen[0]) {
+		d->gen[0] = calloc(DEDUPE_N, sizeof(long long));
+		d->gen[1] = calloc(DEDUPE_N, sizeof(long long));
+	}
+	if (dedupe_has(d, 0, id) || dedupe_has(d, 1, id))
+		return 1;
+	if (d->used >= DEDUPE_N / 2) {
+		long long *old = d->gen[1];
+
+		d->gen[1] = d->gen[0];
+		d->gen[0] = memset(old, 0, DEDUPE_N * sizeof(long long));
+		d->used = 0;
+	}
+	i = (size_t)(id * 0x9E3779B97F4A7C15ull) & (DEDUPE_N - 1);
+	while (d->gen[0][i])
+		i = (i + 1) & (DEDUPE_N - 1);
+	d->gen[0][i] = id;
+	d->used++;
+	return 0;
+}
+
+static void
+on_signals(struct puller *p)
+{
+	int s;
+
+	while ((s = sig_take(p->sigfd)))
+		if (s == SIGTERM || s == SIGINT)
+			p->stop = 1;
+}
+
+/* Sleep until mono time t, awake for signals; 0, or -1 when told to stop. */
+static int
+pause_until(struct puller *p, double t)
+{
+	struct curl_waitfd w = { .fd = p->sigfd, .events = CURL_WAIT_POLLIN };
+	double now;
+
+	while (!p->stop && (now = clock_mono()) < t) {
+		http_wait(p->http, &w, 1, (int)((t - now) * 1000) + 1);
+		on_signals(p);
+	}
+	return p->stop ? -1 : 0;
+}
+
+static void
+on_done(void *arg, struct http_resp *r)
+{
+	struct puller *p = arg;
+
+	free(p->resp.body);
+	p->resp = *r;
+	r->body = NULL;		/* taken */
+	p->resp.hdrs = NULL;
+	p->resp.url = NULL;
+	p->done = 1;
+}
+
+/* One GET, paced under the request-rate cap; -1 when told to stop. */
+static int
+fetch(struct puller *p, const char *url)
+{
+	struct curl_waitfd w = { .fd = p->sigfd, .events = CURL_WAIT_POLLIN };
+	char shown[256];
+
+	if (pause_until(p, p->last_req + p->min_gap) < 0)
+		return -1;
+	p->last_req = clock_mono();
+	p->done = 0;
+	log_debug("GET %s", log_url(url, shown, sizeof shown));
+	http_request(p->http, "GET", url, NULL, 0, NULL, on_done, p);
+	while (!p->done) {
+		if (http_wait(p->http, &w, 1, 1000) < 0)
+			log_fatal(EXIT_TEMP, "curl multi failed");
+		on_signals(p);
+		if (p->stop)
+			return -1;	/* the answer is not ours to write any more */
+	}
+	return 0;
+}
+
+static void
+cursor_save(struct puller *p)
+{
+	char tmp[4096];
+	FILE *f;
+
+	snprintf(tmp, sizeof tmp, "%s.tmp", p->cursor_path);
+	if (!(f = fopen(tmp, "w")))
+		log_fatal(EXIT_TEMP, "cannot write cursor path=%s: %s", tmp, strerror(errno));
+	fprintf(f, "%lld\n", p->next);
+	if (fflush(f) || fsync(fileno(f)) || fclose(f) || rename(tmp, p->cursor_path))
+		log_fatal(EXIT_TEMP, "cannot save cursor path=%s: %s", p->cursor_path,
+		    strerror(errno));
+}
+
+/* The saved next number, or -1 (missing, or corrupt: then a warning). */
+static long long
+cursor_load(struct puller *p)
+{
+	char b[64], *end;
+	long long n;
+	FILE *f = fopen(p->cursor_path, "r");
+
+	if (!f) {
+		if (errno != ENOENT)
+			log_warn("cannot read cursor path=%s: %s", p->cursor_path, strerror(errno));
+		return -1;
+	}
+	b[0] = 0;
+	if (!fgets(b, sizeof b, f))
+		b[0] = 0;
+	fclose(f);
+	n = strtoll(b, &end, 10);
+	if (end == b || (*end && *end != '\n') || n < 0) {
+		log_warn("corrupt cursor ignored, starting from sequence.json path=%s",
+		    p->cursor_path);
+		return -1;
+	}
+	return n;
+}
+
+/* Waits and warnings for the answers that are not 200 or 404; -1 to stop. */
+static int
+wait_after_failure(struct puller *p)
+{
+	struct http_resp *r = &p->resp;
+	double d;
+
+	switch (r->class) {
+	case HTTP_LIMITED:
+		d = r->retry_after >= 0 ? r->retry_after : 10 + 10.0 * random() / RAND_MAX;
+		log_warn("rate limited, waiting status=%ld seconds=%.1f", r->status, d);
+		/* Rounded up: the server counts whole seconds. */
+		return pause_until(p, clock_mono() + d + 0.05);
+	case HTTP_FORBIDDEN:
+		d = backoff_next(&p->ban);
+		log_warn("FORBIDDEN by zKillboard (banned? check USER_AGENT and request rate), "
+		    "backing off status=%ld seconds=%.0f", r->status, d);
+		return pause_until(p, clock_mono() + d);
+	default:
+		d = backoff_next(&p->err);
+		log_warn("request failed, retrying status=%ld class=%s error=\"%s\" seconds=%.1f",
+		    r->status, http_class_name(r->class), r->error ? r->error : "", d);
+		return pause_until(p, clock_mono() + d);
+	}
+}
+
+/* Read sequence.json into p->head, retrying until it answers; -1 when stopped. */
+static int
+read_head(struct puller *p)
+{
+	char url[2048];
+	json_t *j;
+	json_int_t n;
+
+	snprintf(url, sizeof url, "%s/ephemeral/sequence.json", p->base);
+	for (;;) {
+		if (fetch(p, url) < 0)
+			return -1;
+		if (p->resp.class != HTTP_OK) {
+			if (wait_after_failure(p) < 0)
+				return -1;
+			continue;
+		}
+		j = json_loads(p->resp.body, 0, NULL);
+		n = json_integer_value(json_object_get(j, "sequence"));
+		json_decref(j);
+		if (n > 0)
+			break;
+		log_warn("sequence.json without a sequence number");
+		if (pause_until(p, clock_mono() + backoff_next(&p->err)) < 0)
+			return -1;
+	}
+	backoff_reset(&p->err);
+	backoff_reset(&p->ban);
+	if (n > p->head)
+		p->head = n;
+	return 0;
+}
+
+/* Write a package unless its killmail was written already. */
+static void
+emit(struct puller *p, json_t *pkg, long long seq)
+{
+	json_int_t id = json_integer_value(json_object_get(pkg, "killmail_id"));
+
+	if (id <= 0) {
+		log_warn("package without killmail_id skipped sequence=%lld", seq);
+		return;
+	}
+	if (dedupe_check(&p->seen, id)) {
+		log_info("duplicate killmail dropped killmail_id=%lld sequence=%lld",
+		    (long long)id, seq);
+		return;
+	}
+	log_trace("out", (long long)id, NULL);
+	ndjson_out(pkg);
+}
+
+static void
+take_package(struct puller *p, long long seq)
+{
+	json_t *pkg = ndjson_parse(p->resp.body, p->resp.len, (unsigned long)seq);
+	json_int_t upd;
+
+	if (!pkg)
+		return;		/* warned; a broken file is skipped like a missing one */
+	emit(p, pkg, seq);
+	upd = json_integer_value(json_object_get(pkg, "sequence_updated"));
+	if (upd > 0 && upd < p->next && p->nrefetch < 64)
+		p->refetch[p->nrefetch++] = upd;
+	if (seq > p->head)
+		p->head = seq;
+	json_decref(pkg);
+}
+
+static void
+skip_missing(struct puller *p)
+{
+	log_warn("missing file below the head skipped sequence=%lld tries=%d",
+	    p->next, p->tries);
+	p->next++;
+	p->tries = 0;
+	cursor_save(p);
+	if (++p->skipped_run < p->resync_after)
+		return;
+	/* Files live about a day: a long run of holes means we fell behind. */
+	p->skipped_run = 0;
+	if (read_head(p) == 0 && p->head > p->next) {
+		log_warn("resync: jumping forward from=%lld to=%lld skipped=%lld",
+		    p->next, p->head, p->head - p->next);
+		p->next = p->head;
+		cursor_save(p);
+	}
+}
+
+/* A 404: the head (wait, same number) or a hole below it (skip). */
+static int
+on_missing(struct puller *p)
+{
+	p->tries++;
+	if (p->next >= p->head && (p->tries >= p->missing_tries || p->once))
+		if (read_head(p) < 0)
+			return -1;
+	if (p->next < p->head && p->tries >= p->missing_tries) {
+		skip_missing(p);
+		return 0;
+	}
+	if (p->once && p->next >= p->head)
+		return -1;	/* at the head: --once is done */
+	return pause_until(p, clock_mono() + p->head_wait);
+}
+
+static int
+step_r2z2(struct puller *p)
+{
+	char url[2048];
+	long long seq = p->nrefetch ? p->refetch[--p->nrefetch] : p->next;
+	int again = seq != p->next;
+
+	snprintf(url, sizeof url, "%s/ephemeral/%lld.json", p->base, seq);
+	if (fetch(p, url) < 0)
+		return -1;
+	if (p->resp.class == HTTP_OK) {
+		backoff_reset(&p->err);
+		backoff_reset(&p->ban);
+		take_package(p, seq);
+		if (!again) {
+			p->next++;
+			p->tries = p->skipped_run = 0;
+			cursor_save(p);
+		}
+		return 0;
+	}
+	if (again && p->resp.class == HTTP_NOTFOUND)
+		return 0;	/* the rewritten file is gone again: nothing to add */
+	if (again)
+		p->refetch[p->nrefetch++] = seq;
+	if (p->resp.class == HTTP_NOTFOUND)
+		return on_missing(p);
+	return wait_after_failure(p);
+}
+
+static int
+start_r2z2(struct puller *p, const struct opts *o)
+{
+	char *end;
+
+	if (o->from) {
+		p->next = strtoll(o->from, &end, 10);
+		if (*end || p->next < 0)
+			usage();
+	} else if ((p->next = cursor_load(p)) < 0) {
+		if (read_head(p) < 0)
+			return -1;
+		p->next = p->head;
+		log_info("no cursor, starting at sequence.json sequence=%lld", p->next);
+	}
+	return 0;
+}
+
+/* RedisQ {"package":{"killID","killmail"?,"zkb"}} in the R2Z2 shape. */
+static json_t *
+normalise(json_t *pkg)
+{
+	json_t *zkb = json_object_get(pkg, "zkb"), *esi = json_object_get(pkg, "killmail");
+	json_t *out = json_object();
+
+	json_object_set(out, "killmail_id", json_object_get(pkg, "killID"));
+	json_object_set(out, "hash", json_object_get(zkb, "hash"));
+	if (esi)
+		json_object_set(out, "esi", esi);
+	if (zkb)
+		json_object_set(out, "zkb", zkb);
+	json_object_set_new(out, "uploaded_at", json_integer((json_int_t)clock_wall()));
+	json_object_set_new(out, "sequence_id", json_null());
+	return out;
+}
+
+static int
+step_redisq(struct puller *p, const char *url)
+{
+	json_t *j, *pkg, *out;
+
+	if (fetch(p, url) < 0)
+		return -1;
+	if (p->resp.class != HTTP_OK)
+		return wait_after_failure(p);
+	backoff_reset(&p->err);
+	backoff_reset(&p->ban);
+	if (!(j = ndjson_parse(p->resp.body, p->resp.len, 0)))
+		return pause_until(p, clock_mono() + backoff_next(&p->err));
+	pkg = json_object_get(j, "package");
+	if (json_is_object(pkg)) {
+		out = normalise(pkg);
+		emit(p, out, 0);
+		json_decref(out);
+	} else if (p->once) {
+		p->stop = 1;	/* nothing waiting: --once is done */
+	}
+	json_decref(j);
+	return p->stop ? -1 : 0;
+}
+
+static void
+setup(struct puller *p, const struct opts *o)
+{
+	static char path[4096];
+	const char *dir = conf_str(o->state_dir, "STATE_DIR", "var");
+	struct http_opts ho = { .useragent = conf_useragent(),
+		.timeout_ms = conf_num(NULL, "R2Z2_TIMEOUT", 30) * 1000,
+		.max_host_conns = 2, .follow = 1 };
+	double rate;
+
+	p->sigfd = sig_init(0);
+	p->http = http_new(&ho);
+	p->base = conf_str(NULL, "R2Z2_URL", "https://r2z2.zkillboard.com");
+	p->redisq = conf_str(NULL, "REDISQ_URL", NULL);
+	p->head_wait = conf_num(NULL, "R2Z2_HEAD_WAIT", 6);
+	rate = conf_num(NULL, "R2Z2_RATE", p->redisq ? 2 : 10);
+	p->min_gap = rate > 0 ? 1 / rate : 0;	/* 0: no cap (tests, mirrors) */
+	p->missing_tries = conf_long(NULL, "R2Z2_MISSING_TRIES", 3);
+	p->resync_after = conf_long(NULL, "R2Z2_RESYNC_AFTER", 10);
+	p->once = o->once;
+	p->last_req = -1e9;
+	backoff_init(&p->err, conf_num(NULL, "R2Z2_BACKOFF", 1), 60);
+	backoff_init(&p->ban, conf_num(NULL, "R2Z2_BAN_WAIT", 300), 3600);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		log_fatal(EXIT_TEMP, "cannot create state dir=%s: %s", dir, strerror(errno));
+	snprintf(path, sizeof path, "%s/redisq-pull.cursor", dir);
+	p->cursor_path = path;
+	srandom(getpid() ^ (unsigned)clock_mono());
+}
+
+static void
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "once", no_argument, NULL, 'o' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 } };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "vq", lo, NULL)) != -1)
+		switch (c) {
+		case 'v': log_verbose(1); break;
+		case 'q': log_verbose(-1); break;
+		case 'o': o->once = 1; break;
+		case 'f': o->from = optarg; break;
+		case 's': o->state_dir = optarg; break;
+		default: usage();
+		}
+	if (optind != argc)
+		usage();
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct puller p;
+	struct opts o = { 0 };
+	char url[2048];
+
+	log_init(argv[0]);
+	parse_opts(argc, argv, &o);
+	setup(&p, &o);
+	if (p.redisq) {
+		snprintf(url, sizeof url, "%s%squeueID=%s&ttw=%ld", p.redisq,
+		    strchr(p.redisq, '?') ? "&" : "?",
+		    conf_str(NULL, "REDISQ_QUEUE", "insightcore-c"),
+		    conf_long(NULL, "REDISQ_TTW", 10));
+		while (step_redisq(&p, url) == 0)
+			;
+	} else if (start_r2z2(&p, &o) == 0) {
+		while (step_r2z2(&p) == 0)
+			;
+	}
+	if (p.stop || p.once)
+		log_info("stopping next=%lld", p.next);
+	free(p.resp.body);
+	free(p.seen.gen[0]);
+	free(p.seen.gen[1]);
+	http_free(p.http);
+	return EXIT_DONE;
+}

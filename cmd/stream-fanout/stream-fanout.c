@@ -1,0 +1,304 @@
+/* stream-fanout: pair each mail with every stream that could match it.
+ *
+ * Reads mail lines (esi-resolve's output) on stdin; for each mail writes
+ * one pair line {"stream":STREAM,"mail":MAIL} per candidate stream, in the
+ * order of the stream ids.  STREAM is the stream file's object with "id"
+ * added.  Candidates come from an index over the streams' guards (match.h),
+ * which never leaves out a stream that could match; --no-index pairs every
+ * enabled stream.  Disabled streams get nothing.  Other lines pass through
+ * unchanged; a malformed line is skipped with a warning.
+ *
+ * Streams are STREAMS_DIR/<id>.json (-d), loaded at start.  SIGHUP reloads
+ * them between two lines: mails read before go to the old set, after to
+ * the new; a file that does not load keeps its previous version; a removed
+ * file removes its stream.  --shard K/N keeps the streams whose id hashes to
+ * K (stream_hash(id) % N, 0 <= K < N).
+ *
+ * --check [FILE|DIR...] validates (default STREAMS_DIR), prints each error
+ * as "PATH: JSONPATH: message" on stdout and exits 100 if there was one,
+ * else 0.
+ *
+ * Exit: 0 at end of input or on SIGTERM/SIGINT (after the lines already
+ * read); 100 usage or unreadable STREAMS_DIR; 111 output or system error. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/conf.h"
+#include "match/index.h"
+#include "lib/line.h"
+#include "lib/log.h"
+#include "lib/out.h"
+#include "json/ndjson.h"
+#include "lib/sig.h"
+#include "match/stream.h"
+
+static const char usage_text[] =
+    "usage: stream-fanout [-v|-q] [-d DIR] [--shard K/N] [--no-index]\n"
+    "       stream-fanout --check [FILE|DIR...]\n";
+
+static void
+usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(EXIT_PERM);
+}
+
+/* The streams in use, and the index over the live ones. */
+struct fan {
+	const char *dir;
+	unsigned shard, nshard;
+	int noindex;
+	struct stream_set set;		/* every stream loaded */
+	struct stream **live;		/* enabled and in our shard */
+	size_t nlive;
+	struct index *ix;
+	unsigned *cand;
+	struct match_mail m;
+	struct buf mail;		/* the mail as written in pairs */
+	unsigned long mails, pairs;
+};
+
+static void
+warn_err(void *arg, const char *origin, const char *path, const char *msg)
+{
+	(void)arg;
+	log_warn("%s: %s: %s", origin, path, msg);
+}
+
+/* Index the enabled streams of our shard. */
+static void
+go_live(struct fan *f)
+{
+	f->live = calloc(f->set.n + 1, sizeof *f->live);
+	f->cand = calloc(f->set.n + 1, sizeof *f->cand);
+	if (!f->live || !f->cand)
+		log_fatal(EXIT_TEMP, "out of memory");
+	f->nlive = 0;
+	f->ix = index_new();
+	for (size_t i = 0; i < f->set.n; i++) {
+		struct stream *s = f->set.v[i];
+
+		if (!s->enabled || !stream_in_shard(s->id, f->shard, f->nshard))
+			continue;
+		index_add(f->ix, (unsigned)f->nlive, s->match);
+		f->live[f->nlive++] = s;
+	}
+	index_seal(f->ix);
+}
+
+static void
+drop_live(struct fan *f)
+{
+	index_free(f->ix);
+	free(f->live);
+	free(f->cand);
+	f->ix = NULL;
+}
+
+/* At start a missing directory is fatal; on SIGHUP the old set stays. */
+static void
+load(struct fan *f, int first)
+{
+	struct stream_set next;
+	int bad = stream_load_dir(f->dir, first ? NULL : &f->set, &next, warn_err, NULL);
+
+	if (bad < 0 && first)
+		log_fatal(EXIT_PERM, "cannot read the streams directory dir=%s", f->dir);
+	if (bad < 0) {
+		log_warn("reload failed, the streams stay as they were dir=%s", f->dir);
+		return;
+	}
+	if (!first) {
+		drop_live(f);
+		stream_set_free(&f->set);
+	}
+	f->set = next;
+	go_live(f);
+	log_info("%s streams=%zu live=%zu unindexed=%zu errors=%d shard=%u/%u",
+	    first ? "loaded" : "reloaded", f->set.n, f->nlive,
+	    f->noindex ? f->nlive : index_unguarded(f->ix), bad, f->shard, f->nshard);
+	log_trace(first ? "loaded" : "reloaded", 0, NULL);
+}
+
+/* Is the (valid) JSON text free of whitespace outside its strings? */
+static int
+compact(const char *p, size_t n)
+{
+	int in = 0;
+
+	for (const char *e = p + n; p < e; p++)
+		if (in && *p == '\\')
+			p++;
+		else if (*p == '"')
+			in = !in;
+		else if (!in && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+			return 0;
+	return 1;
+}
+
+/* The mail as pairs carry it: the line itself when it is compact already
+ * (esi-resolve writes it so), else a compact dump. */
+static void
+fan_mail(struct fan *f, const char *line, size_t len)
+{
+	size_t n = f->nlive;
+	const char *text = line;
+	json_t *j;
+
+	if (!f->noindex)
+		n = index_lookup(f->ix, &f->m, f->cand);
+	if (!n)
+		return;
+	if (!compact(line, len)) {
+		j = json_loadb(line, len, 0, NULL);
+		f->mail.len = 0;
+		ndjson_dump(&f->mail, j);
+		json_decref(j);
+		text = f->mail.p;
+		len = f->mail.len;
+	}
+	log_trace("out", (long long)f->m.killmail_id, NULL);	/* writing begins */
+	for (size_t i = 0; i < n; i++) {
+		const struct stream *s = f->live[f->noindex ? i : f->cand[i]];
+
+		out_put("{\"stream\":", 10);
+		out_put(s->text, s->len);
+		out_put(",\"mail\":", 8);
+		out_put(text, len);
+		out_put("}\n", 2);
+	}
+	f->mails++;
+	f->pairs += n;
+}
+
+/* Mails are read straight from their text (match_mail_parse); anything
+ * else that is an object passes.  jansson explains a malformed line. */
+static void
+on_line(void *arg, char *line, size_t len, unsigned long lineno)
+{
+	struct fan *f = arg;
+	int r = match_mail_parse(&f->m, line, len);
+	json_t *j;
+
+	if (r > 0)
+		fan_mail(f, line, len);
+	else if (r == 0) {
+		out_put(line, len);
+		out_put("\n", 1);
+	} else if ((j = ndjson_parse(line, len, lineno))) {
+		log_warn("malformed line skipped line=%lu", lineno);
+		json_decref(j);
+	}
+}
+
+static int
+on_signals(void *arg, int sfd)
+{
+	struct fan *f = arg;
+	int sig, stop = 0;
+
+	while ((sig = sig_take(sfd)))
+		if (sig == SIGHUP)
+			load(f, 0);
+		else
+			stop = 1;
+	return stop;
+}
+
+/* --check: every file given, or every file of every directory given. */
+static int
+check(int argc, char **argv, const char *dir)
+{
+	int bad = 0;
+
+	if (!argc) {
+		argc = 1;
+		argv = (char **)&dir;
+	}
+	for (int i = 0; i < argc; i++) {
+		struct stream_set set;
+		struct stat st;
+
+		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+			int b = stream_load_dir(argv[i], NULL, &set, stream_err_print, stdout);
+
+			bad += b < 0 ? 1 : b;
+			stream_set_free(&set);
+		} else {
+			struct stream *s = stream_load(argv[i], stream_err_print, stdout);
+
+			bad += !s;
+			stream_free(s);
+		}
+	}
+	if (fflush(stdout))
+		log_fatal(EXIT_TEMP, "write to stdout failed: %s", strerror(errno));
+	return bad ? EXIT_PERM : EXIT_DONE;
+}
+
+static void
+parse_shard(struct fan *f, const char *s)
+{
+	char *end;
+	unsigned long k = strtoul(s, &end, 10), n;
+
+	if (end == s || *end != '/')
+		usage();
+	n = strtoul(s = end + 1, &end, 10);
+	if (end == s || *end || n < 1 || k >= n || n > 1u << 20)
+		log_fatal(EXIT_PERM, "bad --shard %s: want K/N with 0 <= K < N", s);
+	f->shard = (unsigned)k;
+	f->nshard = (unsigned)n;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "check", no_argument, NULL, 'c' },
+		{ "shard", required_argument, NULL, 's' },
+		{ "no-index", no_argument, NULL, 'n' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct fan f = { .nshard = 1 };
+	const char *dir = NULL;
+	int c, sfd, checking = 0;
+
+	log_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "d:vqh", opts, NULL)) != -1)
+		switch (c) {
+		case 'c': checking = 1; break;
+		case 's': parse_shard(&f, optarg); break;
+		case 'n': f.noindex = 1; break;
+		case 'd': dir = optarg; break;
+		case 'v': log_verbose(1); break;
+		case 'q': log_verbose(-1); break;
+		default: usage();
+		}
+	f.dir = conf_str(dir, "STREAMS_DIR", "streams.d");
+	if (checking)
+		return check(argc - optind, argv + optind, f.dir);
+	if (optind != argc)
+		usage();
+	sfd = sig_init(0);	/* before loading: a SIGHUP then waits for the loop */
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	fcntl(1, F_SETPIPE_SZ, 1 << 20);	/* pairs are big: fewer wake-ups */
+	load(&f, 1);
+	line_filter(sfd, on_line, on_signals, &f);
+	log_info("done mails=%lu pairs=%lu", f.mails, f.pairs);
+	drop_live(&f);
+	stream_set_free(&f.set);
+	match_mail_free(&f.m);
+	buf_free(&f.mail);
+	return EXIT_DONE;
+}

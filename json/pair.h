@@ -1,0 +1,43 @@
+/* pair: find the members of a pair line without building it.
+ *
+ * A pair is {"stream":STREAM,"mail":MAIL} with, after filter1,
+ * "match":MATCH.  The stages after stream-fanout read many pairs of one
+ * mail in a row, each carrying the whole mail (24 KB for a big fight):
+ * pair_read checks a line against the mail read last with one memcmp and
+ * scans only the rest, and pair_mail parses a mail's text once for all its
+ * pairs.  pair_read still rejects every line that is not one valid JSON
+ * object (a validating scanner, no tree built). */
+#ifndef PAIR_H
+#define PAIR_H
+#include <stddef.h>
+#include <jansson.h>
+#include "json/ndjson.h"
+
+struct pair_span {
+	const char *p;		/* inside the line */
+	size_t n;		/* 0: the member is absent */
+};
+
+struct pair {
+	struct pair_span stream, mail, match;
+	size_t close;		/* offset of the object's closing brace */
+};
+
+/* Split line (len bytes, one JSON object) into its members; mail, mn: the
+ * text of the mail read last (NULL for none), for the fast path.  0, or -1
+ * when the line is not one valid JSON object. */
+int pair_read(const char *line, size_t len, const char *mail, size_t mn, struct pair *pr);
+/* Both "stream" and "mail" are objects: a pair. */
+int pair_is(const struct pair *pr);
+
+/* A mail's text and its parse, kept while the pairs of that mail come. */
+struct pair_mail {
+	struct buf text;
+	json_t *j;
+};
+/* The mail of sp parsed (borrowed: valid until the next call or the free),
+ * parsed again only when the text differs; NULL, with ndjson_parse's
+ * warning naming lineno, when it does not parse. */
+json_t *pair_mail_json(struct pair_mail *pm, struct pair_span sp, unsigned long lineno);
+void pair_mail_free(struct pair_mail *pm);
+#endif

@@ -1,0 +1,130 @@
+/* log: stderr, one line per event; see log.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/log.h"
+
+const char *log_prog = "insight";
+int log_level = LOG_INFO;
+
+static const char *names[] = { "fatal", "warning", "info", "debug" };
+
+void
+log_init(const char *prog)
+{
+	const char *p = strrchr(prog, '/'), *env = getenv("LOG_LEVEL");
+
+	log_prog = p ? p + 1 : prog;
+	if (!env)
+		return;
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(env, names[i]))
+			log_level = i;
+}
+
+void
+log_verbose(int delta)
+{
+	log_level += delta;
+	if (log_level < LOG_FATAL)
+		log_level = LOG_FATAL;
+	if (log_level > LOG_DEBUG)
+		log_level = LOG_DEBUG;
+}
+
+/* One write(2)-sized line so concurrent writers to one log do not interleave. */
+static void
+vlog(int level, const char *fmt, va_list ap)
+{
+	char line[4096];
+	int n;
+
+	if (level > log_level)
+		return;
+	n = snprintf(line, sizeof line, "%s: %s: ", log_prog, names[level]);
+	n += vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+	if (n > (int)sizeof line - 2)
+		n = sizeof line - 2;
+	line[n++] = '\n';
+	fwrite(line, 1, n, stderr);
+	fflush(stderr);
+}
+
+void
+log_fatal(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_FATAL, fmt, ap);
+	va_end(ap);
+	exit(code);
+}
+
+#define LEVELFN(fn, level) \
+	void fn(const char *fmt, ...) \
+	{ va_list ap; va_start(ap, fmt); vlog(level, fmt, ap); va_end(ap); }
+LEVELFN(log_warn, LOG_WARN)
+LEVELFN(log_info, LOG_INFO)
+LEVELFN(log_debug, LOG_DEBUG)
+
+void
+log_trace(const char *event, long long killmail_id, const char *stream)
+{
+	struct timespec ts;
+	char id[32] = "";
+
+	if (log_level < LOG_DEBUG)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (killmail_id)
+		snprintf(id, sizeof id, " killmail_id=%lld", killmail_id);
+	log_debug("trace event=%s%s%s%s t=%lld.%06ld", event, id, stream ? " stream=" : "",
+	    stream ? stream : "", (long long)ts.tv_sec, ts.tv_nsec / 1000);
+}
+
+/* The last four characters of the path segment after marker, or "". */
+static const char *
+tail4(const char *url, const char *marker, char *seg, size_t n)
+{
+	const char *s = strstr(url, marker), *e;
+	size_t len;
+
+	if (!s)
+		return NULL;
+	s += strlen(marker);
+	e = s + strcspn(s, "/?#");
+	len = e - s;
+	if (len > 4) {
+		s = e - 4;
+		len = 4;
+	}
+	snprintf(seg, n, "%.*s", (int)len, s);
+	return seg;
+}
+
+const char *
+log_url(const char *url, char *buf, size_t n)
+{
+	char seg[8];
+	const char *s, *e;
+
+	if (!url)
+		return snprintf(buf, n, "(none)"), buf;
+	if (tail4(url, "/webhooks/", seg, sizeof seg))
+		snprintf(buf, n, "discord:…/%s", seg);
+	else if ((s = strstr(url, "/services/")) && (s = strchr(s + 10, '/')) &&
+	    tail4(s, "/", seg, sizeof seg))
+		snprintf(buf, n, "slack:…/%s", seg);
+	else {
+		s = strstr(url, "://");
+		s = s ? s + 3 : url;
+		if ((e = strchr(s, '@')) && e < s + strcspn(s, "/"))
+			s = e + 1;
+		snprintf(buf, n, "%.*s", (int)strcspn(s, "?#"), s);
+	}
+	return buf;
+}

@@ -1,0 +1,669 @@
+/* match-text: match_mail_parse, a mail prepared straight from its line of
+ * text, the same as match_mail_init would from jansson.  Part of the match
+ * module. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/mem.h"
+#include "match/match-int.h"
+
+/* ---------------------------------------------------- reading mail text */
+
+/* The mail straight from its text, for the two stages that see every mail:
+ * jansson would build an object per entity (hundreds per mail) only for us
+ * to read a few fields.  Validity follows jansson's (which the other stages
+ * use): UTF-8, escapes and surrogates, integers within int64, finite reals,
+ * nesting depth; a field of the wrong type is missing, as in
+ * match_mail_init. */
+struct rd {
+	const char *p, *e;
+	struct match_mail *m;
+	int depth;
+	size_t alen;		/* arena in use: unescaped strings */
+	int is_mail, has_victim, has_stream;
+	long fb;		/* the mail's "final_blow", -1 none */
+	const char *space, *time;
+};
+
+enum { T_NULL, T_FALSE, T_TRUE, T_INT, T_REAL, T_STR, T_OTHER };
+
+struct val {
+	int t;
+	int64_t i;
+	double d;
+	const char *s;		/* T_STR, when asked for */
+};
+
+static void
+rd_ws(struct rd *r)
+{
+	while (r->p < r->e && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
+		r->p++;
+}
+
+static int
+rd_lit(struct rd *r, const char *w, size_t n)
+{
+	if ((size_t)(r->e - r->p) < n || memcmp(r->p, w, n))
+		return 0;
+	r->p += n;
+	return 1;
+}
+
+/* The length of the UTF-8 sequence at p, 0 when it is not a valid one
+ * (overlong, a surrogate, beyond U+10FFFF, cut short). */
+static int
+utf8_len(const unsigned char *p, const unsigned char *e)
+{
+	unsigned c = *p, n, cp, min;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07, min = 0x10000;
+	else
+		return 0;
+	if ((size_t)(e - p) < n)
+		return 0;
+	for (unsigned i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return (int)n;
+}
+
+static int
+hex4(const char *p, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		int c = (unsigned char)p[i], d = c >= '0' && c <= '9' ? c - '0' :
+		    c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+
+		if (d < 0)
+			return 0;
+		*v = *v << 4 | (unsigned)d;
+	}
+	return 1;
+}
+
+static char *
+put_utf8(char *d, unsigned cp)
+{
+	if (cp < 0x80)
+		*d++ = (char)cp;
+	else if (cp < 0x800)
+		*d++ = (char)(0xc0 | cp >> 6), *d++ = (char)(0x80 | (cp & 0x3f));
+	else if (cp < 0x10000)
+		*d++ = (char)(0xe0 | cp >> 12), *d++ = (char)(0x80 | (cp >> 6 & 0x3f)),
+		*d++ = (char)(0x80 | (cp & 0x3f));
+	else
+		*d++ = (char)(0xf0 | cp >> 18), *d++ = (char)(0x80 | (cp >> 12 & 0x3f)),
+		*d++ = (char)(0x80 | (cp >> 6 & 0x3f)), *d++ = (char)(0x80 | (cp & 0x3f));
+	return d;
+}
+
+/* \uXXXX, or a surrogate pair of two; the code point, 0 when invalid
+ * (\u0000 too: jansson refuses it unless asked). */
+static unsigned
+rd_escape_u(struct rd *r)
+{
+	unsigned hi, lo;
+
+	if (r->e - r->p < 4 || !hex4(r->p, &hi))
+		return 0;
+	r->p += 4;
+	if (hi >= 0xdc00 && hi <= 0xdfff)
+		return 0;
+	if (hi < 0xd800 || hi > 0xdbff)
+		return hi;
+	if (r->e - r->p < 6 || r->p[0] != '\\' || r->p[1] != 'u' || !hex4(r->p + 2, &lo) ||
+	    lo < 0xdc00 || lo > 0xdfff)
+		return 0;
+	r->p += 6;
+	return 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
+}
+
+/* A string, checked; unescaped into the arena (NUL-terminated) and its
+ * start returned, or NULL when it is not a valid string.  Unescaped text
+ * is never longer than its JSON, so the arena (the size of the text) has
+ * room for every string of the mail. */
+static const char *
+rd_str(struct rd *r)
+{
+	char *s = r->m->arena + r->alen, *d = s;
+	static const char esc[] = "\"\\/bfnrt", out[] = "\"\\/\b\f\n\r\t";
+
+	if (!rd_lit(r, "\"", 1))
+		return NULL;
+	while (r->p < r->e) {
+		unsigned char c = *r->p++;
+		const char *x;
+		unsigned cp;
+		int n;
+
+		if (c == '"') {
+			*d++ = 0;
+			r->alen = (size_t)(d - r->m->arena);
+			return s;
+		}
+		if (c < 0x20)
+			return NULL;
+		if (c == '\\') {
+			if (r->p >= r->e)
+				return NULL;
+			c = *r->p++;
+			if (c == 'u') {
+				if (!(cp = rd_escape_u(r)))
+					return NULL;
+				d = put_utf8(d, cp);
+			} else if (c && (x = strchr(esc, c)))
+				*d++ = out[x - esc];
+			else
+				return NULL;
+		} else if (c < 0x80)
+			*d++ = (char)c;
+		else if ((n = utf8_len((const unsigned char *)r->p - 1, (const unsigned char *)r->e))) {
+			memcpy(d, r->p - 1, (size_t)n);
+			d += n;
+			r->p += n - 1;
+		} else
+			return NULL;
+	}
+	return NULL;
+}
+
+static size_t
+rd_digits(struct rd *r)
+{
+	const char *b = r->p;
+
+	while (r->p < r->e && *r->p >= '0' && *r->p <= '9')
+		r->p++;
+	return (size_t)(r->p - b);
+}
+
+/* A number: an integer (no fraction, no exponent) within int64, or a
+ * finite real. */
+static int
+rd_num(struct rd *r, struct val *v)
+{
+	const char *b = r->p, *d;
+	char buf[512], *end;
+	int real = 0;
+
+	rd_lit(r, "-", 1);
+	d = r->p;
+	if (!rd_digits(r) || (*d == '0' && r->p - d > 1))
+		return 0;
+	if (rd_lit(r, ".", 1) && (real = 1) && !rd_digits(r))
+		return 0;
+	if (r->p < r->e && (*r->p == 'e' || *r->p == 'E')) {
+		real = 1;
+		r->p++;
+		if (!rd_lit(r, "+", 1))
+			rd_lit(r, "-", 1);
+		if (!rd_digits(r))
+			return 0;
+	}
+	if ((size_t)(r->p - b) >= sizeof buf)
+		return 0;
+	memcpy(buf, b, (size_t)(r->p - b));
+	buf[r->p - b] = 0;
+	errno = 0;
+	if (real) {
+		v->t = T_REAL;
+		v->d = strtod(buf, &end);
+		return isfinite(v->d);
+	}
+	v->t = T_INT;
+	v->i = strtoll(buf, &end, 10);
+	v->d = (double)v->i;
+	return errno != ERANGE;
+}
+
+static int rd_skip(struct rd *r);
+
+/* The members of an object; fn reads (or skips) each value. */
+static int
+rd_obj(struct rd *r, int (*fn)(struct rd *, const char *, void *), void *arg)
+{
+	if (!rd_lit(r, "{", 1) || ++r->depth > 2048)
+		return 0;
+	rd_ws(r);
+	if (rd_lit(r, "}", 1))
+		return r->depth--, 1;
+	for (;;) {
+		size_t mark = r->alen, n;
+		const char *k;
+		char key[32];	/* every key we read is shorter */
+
+		rd_ws(r);
+		if (!(k = rd_str(r)))
+			return 0;
+		n = strlen(k);
+		memcpy(key, n < sizeof key ? k : "\x01", n < sizeof key ? n + 1 : 2);
+		r->alen = mark;
+		rd_ws(r);
+		if (!rd_lit(r, ":", 1))
+			return 0;
+		rd_ws(r);
+		if (!fn(r, key, arg))
+			return 0;
+		rd_ws(r);
+		if (rd_lit(r, "}", 1))
+			return r->depth--, 1;
+		if (!rd_lit(r, ",", 1))
+			return 0;
+	}
+}
+
+static int
+rd_arr(struct rd *r, int (*fn)(struct rd *, size_t, void *), void *arg)
+{
+	size_t i = 0;
+
+	if (!rd_lit(r, "[", 1) || ++r->depth > 2048)
+		return 0;
+	rd_ws(r);
+	if (rd_lit(r, "]", 1))
+		return r->depth--, 1;
+	for (;; i++) {
+		rd_ws(r);
+		if (!fn(r, i, arg))
+			return 0;
+		rd_ws(r);
+		if (rd_lit(r, "]", 1))
+			return r->depth--, 1;
+		if (!rd_lit(r, ",", 1))
+			return 0;
+	}
+}
+
+static int
+skip_member(struct rd *r, const char *k, void *arg)
+{
+	(void)k, (void)arg;
+	return rd_skip(r);
+}
+
+static int
+skip_item(struct rd *r, size_t i, void *arg)
+{
+	(void)i, (void)arg;
+	return rd_skip(r);
+}
+
+/* Any value; a scalar's value in *v (T_OTHER for objects and arrays). */
+static int
+rd_val(struct rd *r, struct val *v)
+{
+	v->t = T_OTHER;
+	if (r->p >= r->e)
+		return 0;
+	switch (*r->p) {
+	case '{': return rd_obj(r, skip_member, NULL);
+	case '[': return rd_arr(r, skip_item, NULL);
+	case '"': v->t = T_STR; return (v->s = rd_str(r)) != NULL;
+	case 't': v->t = T_TRUE; return rd_lit(r, "true", 4);
+	case 'f': v->t = T_FALSE; return rd_lit(r, "false", 5);
+	case 'n': v->t = T_NULL; return rd_lit(r, "null", 4);
+	default: return rd_num(r, v);
+	}
+}
+
+static int
+rd_skip(struct rd *r)
+{
+	struct val v;
+	size_t mark = r->alen;
+	int ok = rd_val(r, &v);
+
+	r->alen = mark;
+	return ok;
+}
+
+static double
+num_of(const struct val *v)
+{
+	return v->t == T_INT || v->t == T_REAL ? v->d : NAN;
+}
+
+/* {"id","name"}: what get_ent reads. */
+static int
+ent_member(struct rd *r, const char *k, void *arg)
+{
+	struct match_ent *e = arg;
+	struct val v;
+
+	if (strcmp(k, "id") && strcmp(k, "name"))
+		return rd_skip(r);
+	if (!rd_val(r, &v))
+		return 0;
+	if (*k == 'i')
+		e->id = v.t == T_INT ? v.i : 0;
+	else
+		e->name = v.t == T_STR ? v.s : NULL;
+	return 1;
+}
+
+static int
+rd_ent(struct rd *r, struct match_ent *e)
+{
+	*e = (struct match_ent){ 0, NULL };
+	if (r->p < r->e && *r->p == '{') {
+		if (!rd_obj(r, ent_member, e))
+			return 0;
+		if (!e->id)
+			e->name = NULL;
+		return 1;
+	}
+	return rd_skip(r);
+}
+
+static int
+hull_member(struct rd *r, const char *k, void *arg)
+{
+	struct match_ent *e = arg;
+
+	if (!strcmp(k, "group"))
+		return rd_ent(r, &e[1]);
+	if (!strcmp(k, "category"))
+		return rd_ent(r, &e[2]);
+	return ent_member(r, k, e);
+}
+
+static int
+rd_hull(struct rd *r, struct match_ent *e)
+{
+	e[0] = e[1] = e[2] = (struct match_ent){ 0, NULL };
+	if (r->p < r->e && *r->p == '{') {
+		if (!rd_obj(r, hull_member, e))
+			return 0;
+		if (!e[0].id)
+			e[0].name = NULL;
+		return 1;
+	}
+	return rd_skip(r);
+}
+
+struct party_rd {
+	struct match_party *p;
+	int victim, final_blow;
+};
+
+static int
+party_member(struct rd *r, const char *k, void *arg)
+{
+	struct party_rd *pr = arg;
+	struct match_party *p = pr->p;
+	int f = match_party_field(k);
+	struct val v;
+
+	if (f >= MATCH_CHARACTER && f <= MATCH_FACTION)
+		return rd_ent(r, &p->ent[f]);
+	if (f == MATCH_SHIP || (f == MATCH_WEAPON && !pr->victim))
+		return rd_hull(r, &p->ent[f]);
+	if (!strcmp(k, pr->victim ? "damage_taken" : "damage_done") ||
+	    (!pr->victim && (!strcmp(k, "security_status") || !strcmp(k, "final_blow")))) {
+		if (!rd_val(r, &v))
+			return 0;
+		if (*k == 'd')
+			p->damage = num_of(&v);
+		else if (*k == 's')
+			p->security_status = num_of(&v);
+		else
+			pr->final_blow = v.t == T_TRUE;
+		return 1;
+	}
+	return rd_skip(r);
+}
+
+/* A party; anything but an object is a party with nothing known. */
+static int
+rd_party(struct rd *r, struct match_party *p, int victim, int *final_blow)
+{
+	struct party_rd pr = { p, victim, 0 };
+
+	memset(p, 0, sizeof *p);
+	p->damage = p->security_status = NAN;
+	if (r->p < r->e && *r->p == '{') {
+		if (!rd_obj(r, party_member, &pr))
+			return 0;
+	} else if (!rd_skip(r))
+		return 0;
+	p->npc = match_party_npc(p);
+	if (final_blow)
+		*final_blow = pr.final_blow;
+	return 1;
+}
+
+static int
+attacker_item(struct rd *r, size_t i, void *arg)
+{
+	struct match_mail *m = r->m;
+	int fb;
+
+	(void)arg;
+	if (i >= m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 16;
+		m->attackers = mem_realloc(m->attackers, m->cap * sizeof *m->attackers);
+	}
+	if (!rd_party(r, &m->attackers[i], 0, &fb))
+		return 0;
+	m->nattackers = i + 1;
+	if (fb && m->final_blow < 0)
+		m->final_blow = (long)i;
+	return 1;
+}
+
+static int
+rd_attackers(struct rd *r)
+{
+	r->m->nattackers = 0;
+	r->m->final_blow = -1;
+	if (r->p < r->e && *r->p == '[')
+		return rd_arr(r, attacker_item, NULL);
+	return rd_skip(r);
+}
+
+static int
+system_member(struct rd *r, const char *k, void *arg)
+{
+	struct match_mail *m = r->m;
+	struct val v;
+
+	(void)arg;
+	if (!strcmp(k, "constellation"))
+		return rd_ent(r, &m->constellation);
+	if (!strcmp(k, "region"))
+		return rd_ent(r, &m->region);
+	if (strcmp(k, "security") && strcmp(k, "space"))
+		return ent_member(r, k, &m->system);
+	if (!rd_val(r, &v))
+		return 0;
+	if (!strcmp(k, "security"))
+		m->security = num_of(&v);
+	else
+		r->space = v.t == T_STR ? v.s : NULL;
+	return 1;
+}
+
+static int
+rd_system(struct rd *r)
+{
+	struct match_mail *m = r->m;
+
+	m->system = m->constellation = m->region = (struct match_ent){ 0, NULL };
+	m->security = NAN;
+	r->space = NULL;
+	if (r->p < r->e && *r->p == '{') {
+		if (!rd_obj(r, system_member, NULL))
+			return 0;
+		if (!m->system.id)
+			m->system.name = NULL;
+		return 1;
+	}
+	return rd_skip(r);
+}
+
+static int
+value_member(struct rd *r, const char *k, void *arg)
+{
+	static const char *const values[] = { "total", "fitted", "dropped", "destroyed", NULL };
+	int i = index_of(k, values);
+	struct val v;
+
+	(void)arg;
+	if (i < 0)
+		return rd_skip(r);
+	if (!rd_val(r, &v))
+		return 0;
+	r->m->value[i] = num_of(&v);
+	return 1;
+}
+
+static int
+rd_value(struct rd *r)
+{
+	for (int i = 0; i < 4; i++)
+		r->m->value[i] = NAN;
+	if (r->p < r->e && *r->p == '{')
+		return rd_obj(r, value_member, NULL);
+	return rd_skip(r);
+}
+
+static int
+label_item(struct rd *r, size_t i, void *arg)
+{
+	struct val v;
+
+	(void)i, (void)arg;
+	if (!rd_val(r, &v))
+		return 0;
+	if (v.t == T_STR)
+		match_add_label(r->m, v.s);
+	return 1;
+}
+
+static int
+rd_labels(struct rd *r)
+{
+	match_no_labels(r->m);
+	if (r->p < r->e && *r->p == '[') {
+		match_add_label(r->m, NULL);
+		return rd_arr(r, label_item, NULL);
+	}
+	return rd_skip(r);
+}
+
+/* The scalars at the top of a mail. */
+static void
+top_scalar(struct rd *r, const char *k, const struct val *v)
+{
+	struct match_mail *m = r->m;
+	int flag = v->t == T_TRUE ? 1 : v->t == T_FALSE ? 0 : -1;
+
+	if (!strcmp(k, "killmail_id"))
+		m->killmail_id = v->t == T_INT ? v->i : 0;
+	else if (!strcmp(k, "time"))
+		r->time = v->t == T_STR ? v->s : NULL;
+	else if (!strcmp(k, "location_id"))
+		m->location = v->t == T_INT ? v->i : 0;
+	else if (!strcmp(k, "final_blow"))
+		r->fb = v->t == T_INT && v->i >= 0 ? (long)v->i : -1;
+	else if (!strcmp(k, "points"))
+		m->points = num_of(v);
+	else if (!strcmp(k, "npc"))
+		m->npc = flag;
+	else if (!strcmp(k, "solo"))
+		m->solo = flag;
+	else if (!strcmp(k, "awox"))
+		m->awox = flag;
+	else if (!strcmp(k, "war_id"))
+		m->war = v->t != T_NULL && !(v->t == T_INT && !v->i);
+}
+
+static int
+top_member(struct rd *r, const char *k, void *arg)
+{
+	struct val v;
+
+	(void)arg;
+	r->has_stream |= !strcmp(k, "stream");
+	if (!strcmp(k, "victim")) {
+		r->has_victim = r->p < r->e && *r->p == '{';
+		return rd_party(r, &r->m->victim, 1, NULL);
+	}
+	if (!strcmp(k, "attackers"))
+		return rd_attackers(r);
+	if (!strcmp(k, "system"))
+		return rd_system(r);
+	if (!strcmp(k, "value"))
+		return rd_value(r);
+	if (!strcmp(k, "labels"))
+		return rd_labels(r);
+	r->is_mail |= !strcmp(k, "killmail_id");
+	if (!rd_val(r, &v))
+		return 0;
+	top_scalar(r, k, &v);
+	return 1;
+}
+
+/* What match_mail_init leaves in a mail that lacks every field. */
+static void
+mail_clear(struct match_mail *m)
+{
+	struct match_party none;
+
+	memset(&none, 0, sizeof none);
+	none.damage = none.security_status = NAN;
+	none.npc = match_party_npc(&none);
+	m->killmail_id = 0;
+	m->system = m->constellation = m->region = (struct match_ent){ 0, NULL };
+	m->security = m->points = NAN;
+	m->location = 0;
+	m->victim = none;
+	m->nattackers = 0;
+	m->final_blow = -1;
+	for (int i = 0; i < 4; i++)
+		m->value[i] = NAN;
+	m->npc = m->solo = m->awox = -1;
+	m->war = 0;
+	match_no_labels(m);
+}
+
+int
+match_mail_parse(struct match_mail *m, const char *text, size_t len)
+{
+	struct rd r = { text, text + len, m, 0, 0, 0, 0, 0, -1, NULL, NULL };
+
+	match_mail_jq_free(m);
+	if (len + 1 > m->caparena) {
+		m->caparena = len + 1;
+		free(m->arena);
+		m->arena = mem_calloc(1, m->caparena);
+	}
+	m->json = NULL;
+	m->text = text;
+	m->len = len;
+	mail_clear(m);
+	rd_ws(&r);
+	if (r.p >= r.e || *r.p != '{' || !rd_obj(&r, top_member, NULL))
+		return -1;
+	rd_ws(&r);
+	if (r.p != r.e)
+		return -1;
+	m->time = match_time_str(r.time);
+	if (r.fb >= 0 && (size_t)r.fb < m->nattackers)
+		m->final_blow = r.fb;
+	m->space = match_space_of(r.space, m);
+	return r.is_mail && r.has_victim && !r.has_stream;
+}

@@ -1,0 +1,129 @@
+/* dedupe: see dedupe.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/clock.h"
+#include "post/dedupe.h"
+#include "post/keyset.h"
+#include "lib/log.h"
+#include "json/ndjson.h"
+#include "post/post.h"
+#include "post/spool.h"
+
+static struct {
+	double window;
+	struct keyset seen;
+	FILE *f;
+	struct buf keys;	/* lines waiting for their segment's sync */
+	long appended;		/* lines since the file was compacted */
+} D;
+
+unsigned long long
+dedupe_key(unsigned long long hook, json_int_t kill)
+{
+	return post_hash((const char *)&kill, sizeof kill, hook);
+}
+
+static int
+dedupe_live(unsigned t)
+{
+	return t && D.window > 0 && (double)(unsigned)clock_wall() - t < D.window;
+}
+
+/* Rewrite the file with the live keys only (write + rename). */
+static void
+dedupe_compact(void)
+{
+	char p[1200], tmp[1200];
+	struct keyset live = { 0 };
+	FILE *f;
+
+	spool_path(tmp, sizeof tmp, ".dedupe.tmp", "");
+	if (!(f = fopen(tmp, "w")))
+		log_fatal(EXIT_TEMP, "cannot write %s: %s", tmp, strerror(errno));
+	for (size_t i = 0; i < D.seen.cap; i++)
+		if (D.seen.k[i] && dedupe_live(D.seen.t[i])) {
+			fprintf(f, "%u %016llx\n", D.seen.t[i], D.seen.k[i]);
+			keyset_put(&live, D.seen.k[i], D.seen.t[i]);
+		}
+	if (fflush(f) || fdatasync(fileno(f)) < 0 || fclose(f) ||
+	    rename(tmp, spool_path(p, sizeof p, "dedupe", "")) < 0)
+		log_fatal(EXIT_TEMP, "cannot write %s: %s", p, strerror(errno));
+	keyset_free(&D.seen);
+	D.seen = live;
+	if (D.f)
+		fclose(D.f);
+	if (!(D.f = fopen(p, "a")))
+		log_fatal(EXIT_TEMP, "cannot open %s: %s", p, strerror(errno));
+	D.appended = 0;
+}
+
+void
+dedupe_open(double window)
+{
+	char p[1200];
+	unsigned t;
+	unsigned long long k;
+	FILE *f = fopen(spool_path(p, sizeof p, "dedupe", ""), "r");
+
+	D.window = window;
+	while (f && fscanf(f, "%u %llx", &t, &k) == 2)
+		if (dedupe_live(t))
+			keyset_put(&D.seen, k, t);
+	if (f)
+		fclose(f);
+	dedupe_compact();
+}
+
+void
+dedupe_add(unsigned long long k)
+{
+	char line[40];
+	unsigned t = (unsigned)clock_wall();
+
+	if (D.window <= 0)
+		return;
+	keyset_put(&D.seen, k, t);
+	buf_add(&D.keys, line, snprintf(line, sizeof line, "%u %016llx\n", t, k ? k : 1));
+	D.appended++;
+}
+
+/* Appended, not synced: kill -9 keeps it in the page cache; a power cut
+ * may forget a key, and the spool still holds what was not answered. */
+void
+dedupe_flush(void)
+{
+	if (!D.keys.len)
+		return;
+	if (fwrite(D.keys.p, 1, D.keys.len, D.f) != D.keys.len || fflush(D.f))
+		log_fatal(EXIT_TEMP, "cannot append to dedupe: %s", strerror(errno));
+	D.keys.len = 0;
+	if (D.appended > 2 * (long)D.seen.n + 10000)
+		dedupe_compact();
+}
+
+int
+dedupe_seen(unsigned long long k)
+{
+	return dedupe_live(keyset_get(&D.seen, k));
+}
+
+int
+dedupe_known(unsigned long long k)
+{
+	return keyset_get(&D.seen, k) != 0;
+}
+
+size_t
+dedupe_count(void)
+{
+	return D.seen.n;
+}
+
+void
+dedupe_close(void)
+{
+	fclose(D.f);
+}

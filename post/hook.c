@@ -1,0 +1,211 @@
+/* hook: see hook.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/clock.h"
+#include "post/hook.h"
+#include "post/keyset.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "post/post.h"
+#include "post/spool.h"
+
+#define NHASH 4096
+
+static struct {
+	double backoff, backoff_max;	/* the first back-off and the longest */
+	struct hook *table[NHASH], *hooks;
+	struct hook_bucket *buckets;
+	struct keyset deadset;
+	long queued, queued_max;
+} H;
+
+void
+hook_init(double backoff, double backoff_max)
+{
+	H.backoff = backoff;
+	H.backoff_max = backoff_max;
+}
+
+/* ---- webhooks ---- */
+
+struct hook *
+hook_get(const char *url)
+{
+	unsigned long long id = post_hash(url, strlen(url), POST_FNV_BASIS);
+	struct hook **slot = &H.table[id % NHASH], *h;
+
+	for (h = *slot; h; h = h->chain)
+		if (!strcmp(h->url, url))
+			return h;
+	h = mem_calloc(1, sizeof *h);
+	h->url = mem_strdup(url);
+	h->id = id;
+	log_url(url, h->label, sizeof h->label);
+	h->dead = keyset_get(&H.deadset, id) != 0;
+	backoff_init(&h->bo, H.backoff, H.backoff_max);
+	h->chain = *slot;
+	*slot = h;
+	h->all = H.hooks;
+	H.hooks = h;
+	return h;
+}
+
+const char *
+hook_resolve(const char *t, char *why, size_t n)
+{
+	const char *v = t;
+
+	if (t[0] == '$' && !((v = getenv(t + 1)) && *v)) {
+		snprintf(why, n, "environment variable %s is not set", t + 1);
+		return NULL;
+	}
+	if (strncmp(v, "https://", 8) && strncmp(v, "http://", 7)) {
+		snprintf(why, n, "target %s is not an http(s) URL", t[0] == '$' ? t : "");
+		return NULL;
+	}
+	return v;
+}
+
+struct hook *
+hook_all(void)
+{
+	return H.hooks;
+}
+
+/* ---- queues ---- */
+
+void
+hook_push(struct hook_job *j)
+{
+	struct hook *h = j->hook;
+
+	if (h->tail)
+		h->tail->next = j;
+	else
+		h->head = j;
+	h->tail = j;
+	if (++H.queued > H.queued_max)
+		H.queued_max = H.queued;
+}
+
+struct hook_job *
+hook_pop(struct hook *h)
+{
+	struct hook_job *j = h->head;
+
+	if (!(h->head = j->next))
+		h->tail = NULL;
+	j->next = NULL;
+	H.queued--;
+	return j;
+}
+
+long
+hook_queued(void)
+{
+	return H.queued;
+}
+
+long
+hook_queued_max(void)
+{
+	return H.queued_max;
+}
+
+/* ---- rate limits ---- */
+
+void
+hook_sent(struct hook *h, double now)
+{
+	h->busy = 1;
+	h->sent_at = now;
+	if (h->bucket && h->bucket->remaining > 0)
+		h->bucket->remaining--;
+}
+
+static struct hook_bucket *
+bucket_get(const char *id)
+{
+	struct hook_bucket *b;
+
+	for (b = H.buckets; b; b = b->next)
+		if (!strcmp(b->id, id))
+			return b;
+	b = mem_calloc(1, sizeof *b);
+	snprintf(b->id, sizeof b->id, "%s", id);
+	b->next = H.buckets;
+	return H.buckets = b;
+}
+
+/* Discord tells each answer's bucket, what is left of it and when it
+ * refills: follow that rather than any number of our own. */
+void
+hook_ratelimit(struct hook *h, const struct http_resp *r, double now)
+{
+	char id[80], v[64];
+	struct hook_bucket *b;
+
+	if (!http_header(r, "X-RateLimit-Bucket", id, sizeof id))
+		return;
+	b = h->bucket = bucket_get(id);
+	if (http_header(r, "X-RateLimit-Remaining", v, sizeof v))
+		b->remaining = atoi(v);
+	if (http_header(r, "X-RateLimit-Reset-After", v, sizeof v))
+		b->reset_at = now + strtod(v, NULL);
+}
+
+double
+hook_ready_at(struct hook *h, double now)
+{
+	struct hook_bucket *b = h->bucket;
+	double t = h->next_at;
+
+	if (b && b->remaining <= 0) {
+		if (b->reset_at > now && b->reset_at > t)
+			t = b->reset_at;
+		else if (b->reset_at <= now)
+			b->remaining = 1;	/* refilled; the next answer says by how much */
+	}
+	return t;
+}
+
+/* ---- dead webhooks ---- */
+
+void
+hook_dead_load(void)
+{
+	char p[1200], line[512];
+	unsigned long long id;
+	unsigned t;
+	FILE *f = fopen(spool_path(p, sizeof p, "dead-hooks", ""), "r");
+
+	keyset_free(&H.deadset);
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "%llx %u", &id, &t) == 2)
+			keyset_put(&H.deadset, id, t ? t : 1);
+	if (f)
+		fclose(f);
+	for (struct hook *h = H.hooks; h; h = h->all)
+		h->dead = keyset_get(&H.deadset, h->id) != 0;
+}
+
+void
+hook_dead_add(const struct hook *h, const char *why)
+{
+	char p[1200];
+	FILE *f = fopen(spool_path(p, sizeof p, "dead-hooks", ""), "a");
+	unsigned t = (unsigned)clock_wall();
+
+	keyset_put(&H.deadset, h->id, t);
+	if (!f || fprintf(f, "%016llx %u %s %s\n", h->id, t, h->label, why) < 0 || fclose(f))
+		log_fatal(EXIT_TEMP, "cannot append to %s: %s", p, strerror(errno));
+}
+
+size_t
+hook_dead_count(void)
+{
+	return H.deadset.n;
+}

@@ -1,0 +1,506 @@
+/* spool: see spool.h; the files and the order of the durable steps are
+ * described at the top of post.c. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "json/ndjson.h"
+#include "post/spool.h"
+
+#define SEG_FDS 64		/* segments that keep a descriptor open */
+
+struct spool_seg {
+	struct spool_seg *next, **prevp;
+	int fd;			/* -1: opened when needed */
+	unsigned left;		/* posts not answered yet */
+	char name[];
+};
+
+static struct {
+	char dir[1024];
+	struct spool_seg *segs;
+	int segfds;
+	unsigned seq;
+	struct buf text;	/* the segment in the making */
+	unsigned n;		/* its posts */
+} S;
+
+/* ---- files ---- */
+
+const char *
+spool_path(char *buf, size_t n, const char *sub, const char *name)
+{
+	/* A path that does not fit is an error, never a silently cut name. */
+	if ((size_t)snprintf(buf, n, "%s/%s%s%s", S.dir, sub, *name ? "/" : "", name) >= n)
+		log_fatal(EXIT_PERM, "state path too long dir=%s", S.dir);
+	return buf;
+}
+
+static void
+mkdirs(const char *p)
+{
+	char tmp[1200];
+
+	for (const char *s = p + 1; ; s++) {
+		if (*s != '/' && *s)
+			continue;
+		snprintf(tmp, sizeof tmp, "%.*s", (int)(s - p), p);
+		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+			log_fatal(EXIT_TEMP, "mkdir %s: %s", tmp, strerror(errno));
+		if (!*s)
+			break;
+	}
+}
+
+static void
+fsync_dir(const char *sub)
+{
+	char p[1200];
+	int fd = open(spool_path(p, sizeof p, sub, ""), O_RDONLY | O_DIRECTORY);
+
+	if (fd < 0 || fsync(fd) < 0)
+		log_fatal(EXIT_TEMP, "fsync %s: %s", p, strerror(errno));
+	close(fd);
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Write text to sub/name atomically and durably: a reader (or a replay)
+ * sees all or nothing.  The descriptor stays open when keep is not NULL. */
+void
+spool_write(const char *sub, const char *name, const char *text, size_t n, int *keep)
+{
+	char tmp[1200], dst[1200], dot[300];
+	int fd;
+
+	snprintf(dot, sizeof dot, ".%s.tmp", name);
+	spool_path(tmp, sizeof tmp, sub, dot);
+	spool_path(dst, sizeof dst, sub, name);
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600)) < 0 ||
+	    write_all(fd, text, n) < 0 || fdatasync(fd) < 0 || rename(tmp, dst) < 0 ||
+	    (!keep && close(fd) < 0))
+		log_fatal(EXIT_TEMP, "cannot write %s: %s", dst, strerror(errno));
+	if (keep)
+		*keep = fd;
+	fsync_dir(sub);
+}
+
+static void
+remove_file(const char *sub, const char *name)
+{
+	char p[1200];
+
+	if (unlink(spool_path(p, sizeof p, sub, name)) < 0 && errno != ENOENT)
+		log_fatal(EXIT_TEMP, "unlink %s: %s", p, strerror(errno));
+}
+
+static json_t *
+read_json(const char *p)
+{
+	json_error_t err;
+	json_t *j = json_load_file(p, 0, &err);
+
+	if (!j)
+		log_warn("unreadable state file skipped file=%s error=\"%s\"", p, err.text);
+	return j;
+}
+
+/* A new name that sorts by time of acceptance: the replay keeps the order. */
+static const char *
+new_name(char *buf, size_t n, const char *ext)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	snprintf(buf, n, "%016llx-%08x-%08x%s",
+	    (unsigned long long)tv.tv_sec * 1000000 + tv.tv_usec,
+	    (unsigned)getpid(), S.seq++, ext);
+	return buf;
+}
+
+void
+spool_dead_name(char *buf, size_t n, const struct spool_seg *s, unsigned idx)
+{
+	if (s)
+		snprintf(buf, n, "%.*s-%04x.json", (int)(strlen(s->name) - 7), s->name, idx);
+	else
+		new_name(buf, n, ".json");
+}
+
+void
+spool_open(const char *dir)
+{
+	char p[1200];
+
+	snprintf(S.dir, sizeof S.dir, "%s", dir);
+	mkdirs(spool_path(p, sizeof p, "spool", ""));
+	mkdirs(spool_path(p, sizeof p, "dead", ""));
+}
+
+/* ---- segments ---- */
+
+static struct spool_seg *
+seg_new(const char *name, int fd)
+{
+	size_t n = strlen(name) + 1;
+	struct spool_seg *s = mem_calloc(1, sizeof *s + n);
+
+	memcpy(s->name, name, n);
+	s->fd = fd;
+	S.segfds += fd >= 0;
+	if ((s->next = S.segs))
+		S.segs->prevp = &s->next;
+	S.segs = s;
+	s->prevp = &S.segs;
+	return s;
+}
+
+static int
+seg_known(const char *name)
+{
+	for (struct spool_seg *s = S.segs; s; s = s->next)
+		if (!strcmp(s->name, name))
+			return 1;
+	return 0;
+}
+
+static int
+seg_fd(struct spool_seg *s)
+{
+	char p[1200];
+
+	if (s->fd < 0) {
+		s->fd = open(spool_path(p, sizeof p, "spool", s->name), O_RDWR | O_APPEND | O_CLOEXEC);
+		if (s->fd < 0)
+			log_fatal(EXIT_TEMP, "cannot open %s: %s", p, strerror(errno));
+		S.segfds++;
+	}
+	return s->fd;
+}
+
+/* Only so many segments keep a descriptor: a webhook that lags behind may
+ * hold a post in each of thousands. */
+void
+spool_idle(struct spool_seg *s)
+{
+	if (s->fd >= 0 && S.segfds > SEG_FDS) {
+		close(s->fd);
+		s->fd = -1;
+		S.segfds--;
+	}
+}
+
+/* One post fewer waits in s; the last one takes the segment with it. */
+static void
+seg_drop(struct spool_seg *s)
+{
+	if (--s->left)
+		return;
+	remove_file("spool", s->name);
+	if (s->fd >= 0) {
+		close(s->fd);
+		S.segfds--;
+	}
+	if ((*s->prevp = s->next))
+		s->next->prevp = s->prevp;
+	free(s);
+}
+
+/* The platform answered (or the post went to dead/): a done line, unless
+ * the segment goes with it. */
+void
+spool_done(struct spool_seg *s, unsigned idx)
+{
+	char mark[32], p[1200];
+	int n;
+
+	if (s->left > 1) {
+		n = snprintf(mark, sizeof mark, "{\"done\":%u}\n", idx);
+		if (write_all(seg_fd(s), mark, (size_t)n) < 0)
+			log_fatal(EXIT_TEMP, "cannot append to %s: %s",
+			    spool_path(p, sizeof p, "spool", s->name), strerror(errno));
+		spool_idle(s);
+	}
+	seg_drop(s);
+}
+
+char *
+spool_read(struct spool_seg *s, const struct spool_pos *pos, size_t at, size_t n)
+{
+	static char *b;
+	static size_t cap;
+	char p[1200];
+	size_t got = 0;
+	ssize_t r;
+
+	if (n + 1 > cap)
+		b = mem_realloc(b, cap = n + 1);
+	while (got < n) {
+		r = pread(seg_fd(s), b + got, n - got, pos->off + (off_t)(at + got));
+		if (r <= 0 && !(r < 0 && errno == EINTR))
+			log_fatal(EXIT_TEMP, "cannot read %s: %s", spool_path(p, sizeof p, "spool",
+			    s->name), r ? strerror(errno) : "cut short");
+		got += r > 0 ? (size_t)r : 0;
+	}
+	b[n] = 0;
+	spool_idle(s);
+	return b;
+}
+
+/* ---- the segment of a turn ---- */
+
+/* Body last, so that its offset is known: sending reads the body alone
+ * back. */
+void
+spool_add(const char *target, const char *stream, json_int_t kill,
+    json_int_t accepted, const json_t *body, struct spool_pos *at)
+{
+	json_t *head = json_pack("{s:s,s:s,s:I,s:I}", "target", target,
+	    "stream", stream, "killmail_id", kill, "accepted", accepted);
+
+	at->off = (off_t)S.text.len;
+	ndjson_dump(&S.text, head);
+	S.text.len--;		/* its '}' */
+	buf_add(&S.text, ",\"body\":", 8);
+	at->boff = (unsigned)(S.text.len - (size_t)at->off);
+	ndjson_dump(&S.text, body);
+	buf_addc(&S.text, '}');
+	at->len = (unsigned)(S.text.len - (size_t)at->off);
+	buf_addc(&S.text, '\n');
+	at->idx = S.n++;
+	json_decref(head);
+}
+
+size_t
+spool_pending(void)
+{
+	return S.text.len;
+}
+
+/* One fdatasync and one fsync of the directory for all the turn's posts. */
+struct spool_seg *
+spool_commit(const char *name)
+{
+	char gen[64];
+	struct spool_seg *s;
+	int fd;
+
+	if (!S.n)
+		return NULL;
+	if (!name)
+		name = new_name(gen, sizeof gen, ".ndjson");
+	spool_write("spool", name, S.text.p, S.text.len, &fd);
+	s = seg_new(name, fd);
+	s->left = S.n;
+	S.n = 0;
+	S.text.len = 0;
+	return s;
+}
+
+/* ---- the spool at start (and on SIGHUP: posts put back by hand) ---- */
+
+static int
+ends(const char *s, const char *ext)
+{
+	size_t n = strlen(s), e = strlen(ext);
+
+	return n > e && !strcmp(s + n - e, ext);
+}
+
+static int
+replay_name(const struct dirent *d)
+{
+	return d->d_name[0] != '.' && (ends(d->d_name, ".json") || ends(d->d_name, ".ndjson"));
+}
+
+static void (*on_post)(struct spool_seg *, const struct spool_pos *, json_t *, int);
+static void (*on_single)(const char *, json_t *, int);
+
+/* A post with a target and a body. */
+static int
+entry_ok(json_t *e)
+{
+	return json_is_string(json_object_get(e, "target")) &&
+	    json_is_object(json_object_get(e, "body"));
+}
+
+/* Is the body of this line where spool_add puts it?  Sending reads it
+ * from there. */
+static int
+body_at(const char *line, size_t len, json_t *e, unsigned *boff)
+{
+	const char *b = memmem(line, len, ",\"body\":", 8);
+	json_t *body;
+	int same;
+
+	if (!b || line[len - 1] != '}')
+		return 0;
+	*boff = (unsigned)(b + 8 - line);
+	body = json_loadb(b + 8, len - *boff - 1, JSON_ALLOW_NUL, NULL);
+	same = json_equal(body, json_object_get(e, "body"));
+	json_decref(body);
+	return same;
+}
+
+/* Post idx of segment s, a line at off, back in its queue. */
+static void
+replay_post(struct spool_seg *s, const char *line, size_t len, unsigned idx, off_t off)
+{
+	json_t *e = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
+	struct spool_pos at = { off, (unsigned)len, 0, idx };
+	int ok = entry_ok(e) && body_at(line, len, e, &at.boff);
+
+	if (!e)
+		e = json_stringn(line, len);	/* dead/ keeps what there was */
+	on_post(s, &at, e, ok);
+	json_decref(e);
+}
+
+/* A line of a segment: 0 empty, 1 a done line, 2 a post. */
+static int
+line_kind(const char *p, const char *e)
+{
+	return p == e ? 0 : strncmp(p, "{\"done\":", 8) ? 2 : 1;
+}
+
+/* The posts of segment s (text: n bytes read from it, ending in '\n')
+ * without a done line, in order. */
+static void
+replay_lines(struct spool_seg *s, const char *text, size_t n)
+{
+	const char *p, *e, *end = text + n;
+	unsigned posts = 0, idx = 0;
+	unsigned long k;
+	unsigned char *done;
+
+	for (p = text; p < end; p = e + 1)
+		posts += line_kind(p, e = memchr(p, '\n', (size_t)(end - p))) == 2;
+	done = mem_calloc(posts + 1, 1);
+	for (p = text; p < end; p = e + 1)
+		if (line_kind(p, e = memchr(p, '\n', (size_t)(end - p))) == 1 &&
+		    (k = strtoul(p + 8, NULL, 10)) < posts)
+			done[k] = 1;
+	for (p = text; p < end; p = e + 1)
+		if (line_kind(p, e = memchr(p, '\n', (size_t)(end - p))) == 2 && !done[idx++]) {
+			s->left++;
+			replay_post(s, p, (size_t)(e - p), idx - 1, (off_t)(p - text));
+		}
+	free(done);
+}
+
+/* A segment left by an earlier run: its posts not marked done go back in
+ * their queues. */
+static void
+replay_seg(const char *name)
+{
+	char p[1200];
+	struct stat st;
+	char *text;
+	size_t n = 0;
+	ssize_t r;
+	int fd = open(spool_path(p, sizeof p, "spool", name), O_RDWR | O_APPEND | O_CLOEXEC);
+	struct spool_seg *s;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !(text = malloc((size_t)st.st_size + 1)))
+		log_fatal(EXIT_TEMP, "cannot read %s: %s", p, strerror(errno));
+	while (n < (size_t)st.st_size) {
+		if ((r = pread(fd, text + n, (size_t)st.st_size - n, (off_t)n)) <= 0 &&
+		    !(r < 0 && errno == EINTR))
+			log_fatal(EXIT_TEMP, "cannot read %s: %s", p, r ? strerror(errno) : "cut short");
+		n += r > 0 ? (size_t)r : 0;
+	}
+	/* A done line cut short by a kill: gone, so the next starts a line. */
+	while (n && text[n - 1] != '\n')
+		n--;
+	if (n < (size_t)st.st_size && ftruncate(fd, (off_t)n) < 0)
+		log_fatal(EXIT_TEMP, "cannot truncate %s: %s", p, strerror(errno));
+	s = seg_new(name, fd);
+	s->left = 1;		/* held while its posts are read */
+	replay_lines(s, text, n);
+	free(text);
+	spool_idle(s);
+	seg_drop(s);
+}
+
+/* A post put back by hand (or spooled by an older version) becomes a
+ * segment named after it, then the file goes: after a crash between the
+ * two, the segment exists and the file is only removed. */
+static void
+replay_single(const char *name)
+{
+	char p[1200], seg[300];
+	json_t *e, *post;
+
+	snprintf(seg, sizeof seg, "%.*s.ndjson", (int)(strlen(name) - 5), name);
+	if (access(spool_path(p, sizeof p, "spool", seg), F_OK) == 0)
+		return remove_file("spool", name);
+	if (!(e = read_json(spool_path(p, sizeof p, "spool", name))))
+		return;
+	/* A dead letter moved back by hand carries the post inside. */
+	if ((post = json_object_get(e, "post"))) {
+		json_incref(post);
+		json_decref(e);
+		e = post;
+	}
+	on_single(seg, e, entry_ok(e));
+	remove_file("spool", name);
+	json_decref(e);
+}
+
+void
+spool_replay(void (*post)(struct spool_seg *s, const struct spool_pos *at, json_t *e,
+    int ok), void (*single)(const char *seg, json_t *e, int ok))
+{
+	char p[1200];
+	struct dirent **d;
+	int n = scandir(spool_path(p, sizeof p, "spool", ""), &d, replay_name, alphasort);
+
+	if (n < 0)
+		log_fatal(EXIT_TEMP, "scandir %s: %s", p, strerror(errno));
+	on_post = post;
+	on_single = single;
+	for (int i = 0; i < n; i++) {
+		if (ends(d[i]->d_name, ".json"))
+			replay_single(d[i]->d_name);
+		else if (!seg_known(d[i]->d_name))
+			replay_seg(d[i]->d_name);
+		free(d[i]);
+	}
+	free(d);
+}
+
+void
+spool_clean(void)
+{
+	char p[1200];
+	struct dirent *e;
+	DIR *d = opendir(spool_path(p, sizeof p, "spool", ""));
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] == '.' && ends(e->d_name, ".tmp"))
+			remove_file("spool", e->d_name);
+	if (d)
+		closedir(d);
+}
