@@ -43,6 +43,12 @@ objs = $(patsubst %.c,$(2)/obj/%.o,$(wildcard $(1)/*.c))
 
 all: $(addprefix $(B)/bin/,$(TOOLS))
 
+# The version, from one place: the VERSION file (also in a tarball).
+VERSION := $(shell cat VERSION 2>/dev/null || echo unknown)
+VERSIONED := $(foreach d,$(B) $(B)/san,$(d)/obj/lib/opt.o $(d)/obj/lib/conf.o)
+$(VERSIONED): VERSION
+$(VERSIONED): CPPFLAGS += -DINSIGHT_VERSION='"$(VERSION)"'
+
 # Normal build
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)

@@ -5,7 +5,11 @@
 #include "lib/conf.h"
 #include "lib/log.h"
 
-#define DEFAULT_UA "insightcore-c/0.1 (+https://github.com/insightcore-c/insightcore-c)"
+/* The Makefile passes the VERSION file's line (see opt.c). */
+#ifndef INSIGHT_VERSION
+#define INSIGHT_VERSION "unknown"
+#endif
+#define DEFAULT_UA "insightcore-c/" INSIGHT_VERSION " (+https://github.com/insightcore-c/insightcore-c)"
 
 const char *
 conf_str(const char *flag, const char *env, const char *def)

@@ -51,6 +51,7 @@
 #include "post/keyset.h"
 #include "lib/line.h"
 #include "lib/log.h"
+#include "lib/opt.h"
 #include "lib/out.h"
 #include "lib/mem.h"
 #include "json/pair.h"
@@ -763,15 +764,30 @@ post_run(const struct post_platform *pf, const struct post_conf *c)
 	return EXIT_DONE;
 }
 
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: %s [-qv] [-d statedir] [-p parallel] "
-	    "[-a attempts] [-b backoff] [-B maxbackoff]\n"
-	    "       [-i interval] [-w window] [-g grace] [-t timeout] "
-	    "[-Q maxqueue] [-I invalidmax]\n", log_prog);
-	exit(EXIT_PERM);
-}
+/* %1$s is the tool's name. */
+static const char usage_fmt[] =
+    "usage: %1$s [-hVvq] [-s DIR] [-p N] [-a N] [-b SECONDS] [-B SECONDS]\n"
+    "       %3$*2$s [-i SECONDS] [-w DURATION] [-g DURATION] [-t SECONDS]\n"
+    "       %3$*2$s [-Q N] [-I N] < pairs > receipts\n"
+    "\n"
+    "Delivers each pair to its webhooks, through a spool on disk.\n"
+    "  -s, --state-dir DIR     spool, dead letters, dedupe (STATE_DIR, var);\n"
+    "                          -d DIR is an old spelling\n"
+    "  -p, --parallel N        requests in flight, all webhooks together (64)\n"
+    "  -a, --attempts N        tries of a post on 5xx and network errors (8)\n"
+    "  -b, --backoff SECONDS   first wait after a failure, doubled each time (1)\n"
+    "  -B, --backoff-max SECONDS  longest wait after a failure (300)\n"
+    "  -i, --interval SECONDS  least time between two posts to one webhook\n"
+    "                          (0 Discord, 1 Slack)\n"
+    "  -w, --window DURATION   one post per webhook and killmail within it; 0: off (24h)\n"
+    "  -g, --grace DURATION    at SIGTERM, time for requests in flight (5s)\n"
+    "  -t, --timeout SECONDS   one request (15)\n"
+    "  -Q, --max-queue N       queued posts before reading stops (10000)\n"
+    "  -I, --invalid-max N     401, 403 and 429 answers in 10 minutes before\n"
+    "                          every webhook pauses (1000)\n"
+    "  -h, --help              this help, on stdout\n"
+    "  -V, --version           the version\n"
+    "  -v, --verbose           log more (debug lines); -q, --quiet: log less\n";
 
 static double
 duration(const char *flag, const char *what)
@@ -786,28 +802,37 @@ duration(const char *flag, const char *what)
 int
 post_main(int argc, char **argv, const struct post_platform *pf, double interval)
 {
+	static const struct option lo[] = {
+		{ "state-dir", 1, NULL, 's' }, { "parallel", 1, NULL, 'p' },
+		{ "attempts", 1, NULL, 'a' }, { "backoff", 1, NULL, 'b' },
+		{ "backoff-max", 1, NULL, 'B' }, { "interval", 1, NULL, 'i' },
+		{ "window", 1, NULL, 'w' }, { "grace", 1, NULL, 'g' },
+		{ "timeout", 1, NULL, 't' }, { "max-queue", 1, NULL, 'Q' },
+		{ "invalid-max", 1, NULL, 'I' }, OPT_LONG, { 0 } };
 	struct post_conf c = { conf_str(NULL, "STATE_DIR", "var"), 64, 8, 1, 300,
 		interval, 86400, 5, 15000, 10000, 1000 };
+	char usage[2048];
 	int o;
 
-	while ((o = getopt(argc, argv, "a:b:B:d:g:i:I:p:qQ:t:vw:")) != -1)
+	snprintf(usage, sizeof usage, usage_fmt, log_prog, (int)strlen(log_prog), "");
+	while ((o = getopt_long(argc, argv, "a:b:B:d:g:i:I:p:Q:s:t:w:" OPT_SHORT, lo, NULL)) != -1)
 		switch (o) {
 		case 'a': c.attempts = conf_long(optarg, NULL, 0); break;
 		case 'b': c.backoff = conf_num(optarg, NULL, 0); break;
 		case 'B': c.backoff_max = conf_num(optarg, NULL, 0); break;
-		case 'd': c.state_dir = optarg; break;
+		case 's': case 'd': c.state_dir = optarg; break;	/* -d: old */
 		case 'g': c.grace = duration(optarg, "-g"); break;
 		case 'i': c.interval = conf_num(optarg, NULL, 0); break;
 		case 'I': c.invalid_max = conf_long(optarg, NULL, 0); break;
 		case 'p': c.parallel = conf_long(optarg, NULL, 0); break;
-		case 'q': log_verbose(-1); break;
 		case 'Q': c.max_queue = conf_long(optarg, NULL, 0); break;
 		case 't': c.timeout_ms = conf_num(optarg, NULL, 0) * 1000; break;
-		case 'v': log_verbose(1); break;
 		case 'w': c.window = duration(optarg, "-w"); break;
-		default: usage();
+		default: opt_common(o, usage);
 		}
-	if (optind != argc || c.parallel < 1 || c.attempts < 1)
-		usage();
+	if (optind != argc)
+		opt_usage(usage);
+	if (c.parallel < 1 || c.attempts < 1)
+		log_fatal(EXIT_PERM, "--parallel and --attempts must be at least 1");
 	return post_run(pf, &c);
 }

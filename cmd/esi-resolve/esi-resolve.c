@@ -30,18 +30,28 @@
 #include "net/http.h"
 #include "lib/line.h"
 #include "lib/log.h"
+#include "lib/opt.h"
 #include "mailbuild.h"
 #include "json/ndjson.h"
 #include "pending.h"
 #include "lib/sig.h"
 
-static void
-usage(void)
-{
-	fputs("usage: esi-resolve [-Ov] [-T] [-c concurrency] [-m max-mails]\n"
-	    "       [-d drain] [-u esi-url] [-r redis-url] [-s state-dir] < packages\n", stderr);
-	exit(EXIT_PERM);
-}
+static const char usage_text[] =
+    "usage: esi-resolve [-hVvqOT] [-c N] [-m N] [-s DIR] [-u URL] [-r URL]\n"
+    "                   [--drain DURATION] < packages > mails\n"
+    "\n"
+    "Names every id of each killmail from ESI and writes one mail per killmail.\n"
+    "  -O, --ordered        write mails in input order (ESI_ORDERED)\n"
+    "  -T, --no-tickers     no corporation and alliance tickers (ESI_TICKERS=0)\n"
+    "  -c, --concurrency N  ESI requests in flight (ESI_CONCURRENCY, 16)\n"
+    "  -m, --max-mails N    mails waiting before reading stops (ESI_MAX_MAILS, 128)\n"
+    "  -s, --state-dir DIR  where waiting mails are saved (STATE_DIR, var)\n"
+    "  -u, --esi-url URL    ESI (ESI_URL, https://esi.evetech.net)\n"
+    "  -r, --redis-url URL  shared cache (REDIS_URL; unset: in-process only)\n"
+    "      --drain DURATION time to finish at SIGTERM (ESI_DRAIN, 5s)\n"
+    "  -h, --help           this help, on stdout\n"
+    "  -V, --version        the version\n"
+    "  -v, --verbose        log more (debug lines); -q, --quiet: log less\n";
 
 /* The ESI path of each enum mailbuild_kind; names go through esi_name(). */
 static const char *paths[] = { NULL, "/universe/systems/%" PRId64,
@@ -492,7 +502,7 @@ main(int argc, char **argv)
 		{ "concurrency", 1, NULL, 'c' }, { "max-mails", 1, NULL, 'm' },
 		{ "drain", 1, NULL, 'd' }, { "esi-url", 1, NULL, 'u' },
 		{ "redis-url", 1, NULL, 'r' }, { "state-dir", 1, NULL, 's' },
-		{ "verbose", 0, NULL, 'v' }, { "quiet", 0, NULL, 'q' }, { 0 } };
+		OPT_LONG, { 0 } };
 	const char *conc = NULL, *maxm = NULL, *drain = NULL, *url = NULL,
 	      *redis = NULL, *dir = NULL;
 	static struct loop L;
@@ -501,7 +511,7 @@ main(int argc, char **argv)
 	log_init(argv[0]);
 	g.tickers = conf_long(NULL, "ESI_TICKERS", 1) != 0;
 	g.ordered = conf_long(NULL, "ESI_ORDERED", 0) != 0;
-	while ((c = getopt_long(argc, argv, "OTc:m:d:u:r:s:vq", lo, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "OTc:m:u:r:s:" OPT_SHORT, lo, NULL)) != -1)
 		switch (c) {
 		case 'O': g.ordered = 1; break;
 		case 'T': g.tickers = 0; break;
@@ -511,12 +521,10 @@ main(int argc, char **argv)
 		case 'u': url = optarg; break;
 		case 'r': redis = optarg; break;
 		case 's': dir = optarg; break;
-		case 'v': log_verbose(1); break;
-		case 'q': log_verbose(-1); break;
-		default: usage();
+		default: opt_common(c, usage_text);
 		}
 	if (optind != argc)
-		usage();
+		opt_usage(usage_text);
 	g.max_mails = conf_long(maxm, "ESI_MAX_MAILS", 128);
 	L.drain = duration(drain, "ESI_DRAIN", "5s");
 	L.sigfd = sig_init(0);

@@ -19,6 +19,7 @@
  * Exit: 0 at end of input or on SIGTERM/SIGINT (after the lines already
  * read); 100 usage; 111 output or system error. */
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -30,6 +31,7 @@
 #include "lib/clock.h"
 #include "lib/line.h"
 #include "lib/log.h"
+#include "lib/opt.h"
 #include "lib/out.h"
 #include "match/match.h"
 #include "json/ndjson.h"
@@ -37,14 +39,13 @@
 #include "lib/sig.h"
 #include "match/stream.h"
 
-static const char usage_text[] = "usage: filter1 [-v|-q]\n";
-
-static void
-usage(void)
-{
-	fputs(usage_text, stderr);
-	exit(EXIT_PERM);
-}
+static const char usage_text[] =
+    "usage: filter1 [-hVvq] < pairs > pairs\n"
+    "\n"
+    "Decides every condition of a pair's stream that needs no network.\n"
+    "  -h, --help      this help, on stdout\n"
+    "  -V, --version   the version\n"
+    "  -v, --verbose   log more (debug lines); -q, --quiet: log less\n";
 
 /* -------------------------------------------------- streams and mails */
 
@@ -230,18 +231,15 @@ stop_signal(void *arg, int sfd)
 int
 main(int argc, char **argv)
 {
+	static const struct option lo[] = { OPT_LONG, { 0 } };
 	static struct f1 f;
 	int c, sfd;
 
 	log_init(argv[0]);
-	while ((c = getopt(argc, argv, "vqh")) != -1)
-		switch (c) {
-		case 'v': log_verbose(1); break;
-		case 'q': log_verbose(-1); break;
-		default: usage();
-		}
+	while ((c = getopt_long(argc, argv, OPT_SHORT, lo, NULL)) != -1)
+		opt_common(c, usage_text);
 	if (optind != argc)
-		usage();
+		opt_usage(usage_text);
 	sfd = sig_init(0);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	fcntl(1, F_SETPIPE_SZ, 1 << 20);	/* pairs are big: fewer wake-ups */

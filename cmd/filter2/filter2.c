@@ -53,6 +53,7 @@
 #include "held.h"
 #include "lib/line.h"
 #include "lib/log.h"
+#include "lib/opt.h"
 #include "lib/out.h"
 #include "match/match.h"
 #include "mention.h"
@@ -64,8 +65,16 @@
 #include "match/stream.h"
 
 static const char usage_text[] =
-    "usage: filter2 [-vq] [--max-waiting N] [--state-dir DIR] [--esi-url URL]\n"
-    "               [--redis-url URL]\n";
+    "usage: filter2 [-hVvq] [-m N] [-s DIR] [-u URL] [-r URL] < pairs > pairs\n"
+    "\n"
+    "Decides the pending distance conditions of pairs and picks mentions.\n"
+    "  -m, --max-waiting N  pairs waiting for ESI at most (FILTER2_MAX_WAITING, 10000)\n"
+    "  -s, --state-dir DIR  cooldowns and saved pairs (STATE_DIR, var)\n"
+    "  -u, --esi-url URL    ESI (ESI_URL, https://esi.evetech.net)\n"
+    "  -r, --redis-url URL  shared cache (REDIS_URL; unset: in-process only)\n"
+    "  -h, --help           this help, on stdout\n"
+    "  -V, --version        the version\n"
+    "  -v, --verbose        log more (debug lines); -q, --quiet: log less\n";
 
 /* A stargate geo knows from its other end is cached as esi keeps an answer
  * that gives no lifetime: fresh a day, then stale (for when ESI fails) a
@@ -94,13 +103,6 @@ static struct {
 	struct buf mt, line;		/* a new match; a line rebuilt */
 	unsigned long in, passed, pending, matched, dropped, mentions, other;
 } F;
-
-static void
-usage(void)
-{
-	fputs(usage_text, stderr);
-	exit(EXIT_PERM);
-}
 
 /* ------------------------------------------------------------ distances */
 
@@ -541,24 +543,21 @@ main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "max-waiting", 1, NULL, 'm' }, { "state-dir", 1, NULL, 's' },
 		{ "esi-url", 1, NULL, 'u' }, { "redis-url", 1, NULL, 'r' },
-		{ "verbose", 0, NULL, 'v' }, { "quiet", 0, NULL, 'q' },
-		{ "help", 0, NULL, 'h' }, { 0 } };
+		OPT_LONG, { 0 } };
 	const char *maxw = NULL, *dir = NULL, *url = NULL, *redis = NULL;
 	int c;
 
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "vq", lo, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "m:s:u:r:" OPT_SHORT, lo, NULL)) != -1)
 		switch (c) {
 		case 'm': maxw = optarg; break;
 		case 's': dir = optarg; break;
 		case 'u': url = optarg; break;
 		case 'r': redis = optarg; break;
-		case 'v': log_verbose(1); break;
-		case 'q': log_verbose(-1); break;
-		default: usage();
+		default: opt_common(c, usage_text);
 		}
 	if (optind != argc)
-		usage();
+		opt_usage(usage_text);
 	F.max_held = conf_long(maxw, "FILTER2_MAX_WAITING", 10000);
 	F.drain = conf_num(NULL, "FILTER2_DRAIN", 2);
 	setup(url, redis, dir);

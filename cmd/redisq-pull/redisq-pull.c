@@ -32,11 +32,20 @@
 #include "lib/conf.h"
 #include "net/http.h"
 #include "lib/log.h"
+#include "lib/opt.h"
 #include "json/ndjson.h"
 #include "lib/sig.h"
 
 static const char usage_text[] =
-    "usage: redisq-pull [-vq] [--once] [--from SEQ] [--state-dir DIR]\n";
+    "usage: redisq-pull [-hVvq] [-1] [-f SEQ] [-s DIR] > packages\n"
+    "\n"
+    "Pulls every killmail zKillboard publishes (R2Z2; RedisQ with REDISQ_URL).\n"
+    "  -1, --once           stop at the head instead of waiting for more\n"
+    "  -f, --from SEQ       start at sequence number SEQ, not at the cursor\n"
+    "  -s, --state-dir DIR  where the cursor is kept (STATE_DIR, var)\n"
+    "  -h, --help           this help, on stdout\n"
+    "  -V, --version        the version\n"
+    "  -v, --verbose        log more (debug lines); -q, --quiet: log less\n";
 
 struct opts {
 	const char *from, *state_dir;
@@ -67,13 +76,6 @@ struct puller {
 	struct http_resp resp;		/* last answer; body owned here */
 	int done, once;
 };
-
-static void
-usage(void)
-{
-	fputs(usage_text, stderr);
-	exit(EXIT_PERM);
-}
 
 static int
 dedupe_has(struct dedupe *d, int g, long long id)
@@ -383,8 +385,8 @@ start_r2z2(struct puller *p, const struct opts *o)
 
 	if (o->from) {
 		p->next = strtoll(o->from, &end, 10);
-		if (*end || p->next < 0)
-			usage();
+		if (end == o->from || *end || p->next < 0)
+			opt_usage(usage_text);
 	} else if ((p->next = cursor_load(p)) < 0) {
 		if (read_head(p) < 0)
 			return -1;
@@ -471,24 +473,21 @@ static void
 parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-		{ "once", no_argument, NULL, 'o' },
+		{ "once", no_argument, NULL, '1' },
 		{ "from", required_argument, NULL, 'f' },
 		{ "state-dir", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 } };
+		OPT_LONG, { 0 } };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "vq", lo, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "1f:s:" OPT_SHORT, lo, NULL)) != -1)
 		switch (c) {
-		case 'v': log_verbose(1); break;
-		case 'q': log_verbose(-1); break;
-		case 'o': o->once = 1; break;
+		case '1': o->once = 1; break;
 		case 'f': o->from = optarg; break;
 		case 's': o->state_dir = optarg; break;
-		default: usage();
+		default: opt_common(c, usage_text);
 		}
 	if (optind != argc)
-		usage();
+		opt_usage(usage_text);
 }
 
 int

@@ -35,21 +35,26 @@
 #include "match/index.h"
 #include "lib/line.h"
 #include "lib/log.h"
+#include "lib/opt.h"
 #include "lib/out.h"
 #include "json/ndjson.h"
 #include "lib/sig.h"
 #include "match/stream.h"
 
 static const char usage_text[] =
-    "usage: stream-fanout [-v|-q] [-d DIR] [--shard K/N] [--no-index]\n"
-    "       stream-fanout --check [FILE|DIR...]\n";
-
-static void
-usage(void)
-{
-	fputs(usage_text, stderr);
-	exit(EXIT_PERM);
-}
+    "usage: stream-fanout [-hVvq] [-S DIR] [--shard K/N] [--no-index] < mails > pairs\n"
+    "       stream-fanout [-S DIR] --check [FILE|DIR...]\n"
+    "\n"
+    "Pairs each mail with every stream that could match it.\n"
+    "  -S, --streams-dir DIR  the stream files (STREAMS_DIR, streams.d);\n"
+    "                         -d DIR and --dir DIR are old spellings\n"
+    "      --shard K/N        only the streams whose id hashes to K modulo N\n"
+    "      --no-index         pair every enabled stream (no index)\n"
+    "      --check            check the files or directories given (else DIR),\n"
+    "                         print every error, exit 100 if there is one\n"
+    "  -h, --help             this help, on stdout\n"
+    "  -V, --version          the version\n"
+    "  -v, --verbose          log more (debug lines); -q, --quiet: log less\n";
 
 /* The streams in use, and the index over the live ones. */
 struct fan {
@@ -251,7 +256,7 @@ parse_shard(struct fan *f, const char *s)
 	unsigned long k = strtoul(s, &end, 10), n;
 
 	if (end == s || *end != '/')
-		usage();
+		opt_usage(usage_text);
 	n = strtoul(s = end + 1, &end, 10);
 	if (end == s || *end || n < 1 || k >= n || n > 1u << 20)
 		log_fatal(EXIT_PERM, "bad --shard %s: want K/N with 0 <= K < N", s);
@@ -266,30 +271,28 @@ main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' },
 		{ "shard", required_argument, NULL, 's' },
 		{ "no-index", no_argument, NULL, 'n' },
-		{ "dir", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
+		{ "streams-dir", required_argument, NULL, 'S' },
+		{ "dir", required_argument, NULL, 'S' },	/* old spelling */
+		OPT_LONG, { 0 }
 	};
 	struct fan f = { .nshard = 1 };
 	const char *dir = NULL;
 	int c, sfd, checking = 0;
 
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "d:vqh", opts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "S:d:" OPT_SHORT, opts, NULL)) != -1)
 		switch (c) {
 		case 'c': checking = 1; break;
 		case 's': parse_shard(&f, optarg); break;
 		case 'n': f.noindex = 1; break;
-		case 'd': dir = optarg; break;
-		case 'v': log_verbose(1); break;
-		case 'q': log_verbose(-1); break;
-		default: usage();
+		case 'S': case 'd': dir = optarg; break;	/* -d: old spelling */
+		default: opt_common(c, usage_text);
 		}
 	f.dir = conf_str(dir, "STREAMS_DIR", "streams.d");
 	if (checking)
 		return check(argc - optind, argv + optind, f.dir);
 	if (optind != argc)
-		usage();
+		opt_usage(usage_text);
 	sfd = sig_init(0);	/* before loading: a SIGHUP then waits for the loop */
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	fcntl(1, F_SETPIPE_SZ, 1 << 20);	/* pairs are big: fewer wake-ups */
