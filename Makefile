@@ -102,7 +102,10 @@ install: all
 	for t in $(TOOLS); do install -m 755 $(B)/bin/$$t $(DESTDIR)$(BINDIR)/; done
 	for s in $(SCRIPTS); do [ ! -f bin/$$s ] || install -m 755 bin/$$s $(DESTDIR)$(BINDIR)/; done
 	for m in cmd/*/*.1 bin/*.1; do [ ! -f $$m ] || install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
-	mkdir -p $(DESTDIR)$(PREFIX)/share/insight
+	mkdir -p $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(PREFIX)/share/insight/streams.d
+	install -m 644 man/insight-streams.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 VERSION $(DESTDIR)$(PREFIX)/share/insight/
+	install -m 644 streams.d/*.json $(DESTDIR)$(PREFIX)/share/insight/streams.d/
 	rm -rf $(DESTDIR)$(PREFIX)/share/insight/services
 	cp -R services $(DESTDIR)$(PREFIX)/share/insight/services
 

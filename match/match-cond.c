@@ -1,4 +1,4 @@
-/* match-cond: match_compile, a stream's conditions (STREAMS.md) into a tree
+/* match-cond: match_compile, a stream's conditions (insight-streams(5)) into a tree
  * with the machinery of match-compile.c, ANDs ranked by cost, and
  * match_free.  Part of the match module. */
 #include <math.h>

@@ -101,7 +101,7 @@ match_time_str(const char *s)
 	return days_from_civil(y, mo, d) * 86400.0 + h * 3600 + mi * 60 + sec;
 }
 
-/* The mail's space class, else the one STREAMS.md derives. */
+/* The mail's space class, else the one insight-streams(5) derives. */
 const char *
 match_space_of(const char *s, const struct match_mail *m)
 {

@@ -1,4 +1,4 @@
-/* match: the condition language of STREAMS.md, compiled once and evaluated
+/* match: the condition language of insight-streams(5), compiled once and evaluated
  * three-valued (Kleene) against mails.  One evaluator serves filter1 (no
  * distance oracle: every `near` is unknown), filter2 (with an oracle) and
  * stream-fanout's index (through the guards at the end of this file).
@@ -44,7 +44,7 @@ struct match_cond *match_compile(const json_t *j, const char *path,
     const json_t *stream, match_err_fn *err, void *arg);
 void match_free(struct match_cond *c);
 
-/* A duration of STREAMS.md: a number of seconds, or a string of a number and
+/* A duration of insight-streams(5): a number of seconds, or a string of a number and
  * one unit s, m, h or d ("90s", "1.5h").  0 and the seconds, or -1. */
 int match_duration(const json_t *j, double *secs);
 
@@ -71,7 +71,7 @@ struct match_party {
 	struct match_ent ent[MATCH_NFIELDS];
 	double damage;		/* taken (victim) or done (attacker); NAN missing */
 	double security_status;	/* attackers; NAN missing */
-	int npc;		/* zKillboard's rule, see STREAMS.md */
+	int npc;		/* zKillboard's rule, see insight-streams(5) */
 };
 
 /* A mail prepared for evaluation.  Zero it before the first
@@ -106,7 +106,7 @@ struct match_mail {
 	void *jq;			/* the mail as a jq value, built on first use */
 };
 
-/* Prepare m from a mail object (see DESIGN.md).  A value that is absent or
+/* Prepare m from a mail object (README "Wire formats").  A value that is absent or
  * of the wrong type is missing, never an error: -1 only when mail is not an
  * object. */
 int match_mail_init(struct match_mail *m, const json_t *mail);
@@ -151,7 +151,7 @@ struct match_ctx {
 	void *oracle_arg;
 };
 
-/* Why a pair matched (STREAMS.md "Evaluation and the verdict").  While the
+/* Why a pair matched (insight-streams(5), "The verdict").  While the
  * result is unknown the verdict counts the tests that hold in the branches
  * that may still hold.  Zero it before first use; match_eval resets it. */
 struct match_verdict {

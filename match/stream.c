@@ -1,4 +1,4 @@
-/* stream: load and validate stream files (STREAMS.md); see stream.h. */
+/* stream: load and validate stream files (insight-streams(5)); see stream.h. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>

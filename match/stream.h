@@ -1,4 +1,4 @@
-/* stream: the stream files of STREAMS.md, loaded, validated and compiled.
+/* stream: the stream files of insight-streams(5), loaded, validated and compiled.
  *
  * A stream is one JSON object, read from streams.d/ID.json or from the
  * "stream" member of a pair (where it carries its "id").  Loading checks

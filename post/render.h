@@ -1,8 +1,9 @@
 /* render: a pair {"stream","mail","match"} as a Discord or Slack message.
  *
- * Styles (STREAMS.md): "embed" (default), "compact" (one line), "link" (the
- * zKillboard URL alone).  Every platform limit of APIS.md is met by cutting
- * text with an ellipsis, never by hoping: render_*_check verifies a body.
+ * Styles (insight-streams(5)): "embed" (default), "compact" (one line),
+ * "link" (the zKillboard URL alone).  Every length limit of Discord and
+ * Slack is met by cutting text with an ellipsis, never by hoping:
+ * render_*_check verifies a body against those limits.
  *
  * Ownership: render_discord and render_slack return a new reference; every
  * other argument is borrowed. */

@@ -6,7 +6,7 @@
 For each mail, the program writes {"stream":..,"mail":..} for every enabled
 stream whose condition may hold, as stream-fanout | filter1 keeps them: a
 `near` test counts as true (filter1 leaves it pending).  It follows
-STREAMS.md closely enough for the benchmark's streams and for most others;
+insight-streams(5) closely enough for the benchmark's streams and for most others;
 it is a yardstick, not a second implementation to maintain.
 """
 import json

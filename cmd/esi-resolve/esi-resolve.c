@@ -5,7 +5,7 @@
  * backfill line {"killmail_id":N,"hash":".."}), fetches the ESI killmail
  * when a package lacks it, resolves every id through ESI (net/esi.h:
  * cached, shared, batched, polite), and writes one mail per killmail in the
- * model of DESIGN.md.  Pairs, receipts and mails pass through unchanged.
+ * model of the README ("Wire formats").  Pairs, receipts and mails pass through unchanged.
  *
  * Many mails are in flight at once; a mail is written as soon as it is
  * complete, so output order may differ from input order unless --ordered.

@@ -1,5 +1,5 @@
 /* mailbuild: a killmail package read, and its mail written from the ESI
- * answers in the model of DESIGN.md.  See mailbuild.h. */
+ * answers (README "Wire formats").  See mailbuild.h. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -150,7 +150,8 @@ party(const struct mailbuild_src *m, json_t *o, json_t *p)
 	json_object_set_new(o, "ship", ship(m, mailbuild_id(p, "ship_type_id")));
 }
 
-/* DESIGN.md: by id range first, then Pochven by region, then security. */
+/* As insight-streams(5) "space" says: by id range first, then Pochven by
+ * region, then security. */
 static const char *
 space(int64_t sid, int64_t rid, json_t *sec)
 {

@@ -1,4 +1,5 @@
-/* mailbuild: a killmail package read, and its mail written (DESIGN.md).
+/* mailbuild: a killmail package read, and its mail written (README
+ * "Wire formats").
  *
  * mailbuild_normalise() brings the package shapes esi-resolve accepts to
  * one; mailbuild_mail() writes the resolved mail from the package, its ESI
@@ -35,6 +36,6 @@ int mailbuild_hexhash(const char *h);
 json_t *mailbuild_normalise(json_t *j, int *pass);
 /* An ESI body with what a mail needs: system, victim, attackers, time. */
 int mailbuild_body_ok(json_t *km);
-/* The mail of DESIGN.md; absent answers are nulls, never invented. */
+/* The mail (README "Wire formats"); absent answers are nulls, never invented. */
 json_t *mailbuild_mail(const struct mailbuild_src *m);
 #endif

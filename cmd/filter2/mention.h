@@ -1,5 +1,5 @@
-/* mention: which mention rule of a stream applies to a match (STREAMS.md
- * "Mentions"), and the cooldowns, which survive a restart.
+/* mention: which mention rule of a stream applies to a match
+ * (insight-streams(5) "MENTIONS"), and the cooldowns, which survive a restart.
  *
  * The first rule whose `when` holds (absent: always), whose max_age the
  * mail is within (now minus the killmail time), and whose cooldown for

@@ -11,11 +11,11 @@ DIR/killmails.ndjson unless --killmails is given ("-" is stdin); each line is
 an ESI killmail body, optionally with killmail_hash, zkb, sequence_id, or an
 R2Z2 package ({"killmail_id","hash","esi","zkb",...}).
 
-The mail is DESIGN.md's: names beside ids, an entity is {"id","name"} or
+The mail is esi-resolve's (README "Wire formats"): names beside ids, an entity is {"id","name"} or
 null, a name is null when the universe files do not know it, values absent
 from the package (no zkb) are null, never invented.  Victim items are
 dropped.  This stands in for esi-resolve in tests and benchmarks; it must not
-drift from DESIGN.md.
+drift from it.
 """
 import argparse
 import json

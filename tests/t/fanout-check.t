@@ -14,7 +14,7 @@ for f in "$bad"/*.json; do
 	is "$rc" 100 "catalogue: $name: exit 100"
 done
 
-# The STREAMS.md examples and the stdout target are valid.
+# Examples of insight-streams(5) and the stdout target are valid.
 mkdir -p "$T/good"
 cat >"$T/good/horde.json" <<'EOF'
 {"name": "Horde killboard",
