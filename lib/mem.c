@@ -4,7 +4,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 
-static void *
+void *
 mem_check(void *p)
 {
 	if (!p)

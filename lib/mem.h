@@ -9,4 +9,6 @@ void *mem_realloc(void *p, size_t sz);
 char *mem_strdup(const char *s);
 /* n bytes of s and a NUL (s need not be NUL-terminated). */
 char *mem_strndup(const char *s, size_t n);
+/* p, from an allocator not ours (curl, jq): NULL is out of memory. */
+void *mem_check(void *p);
 #endif

@@ -35,8 +35,7 @@ http_new(const struct http_opts *o)
 
 	if (!inited++ && curl_global_init(CURL_GLOBAL_DEFAULT))
 		log_fatal(EXIT_TEMP, "curl_global_init failed");
-	if (!(h->multi = curl_multi_init()))
-		log_fatal(EXIT_TEMP, "out of memory");
+	h->multi = mem_check(curl_multi_init());
 	h->o = *o;
 	if (!h->o.timeout_ms)
 		h->o.timeout_ms = 30000;
@@ -107,10 +106,8 @@ http_request(struct http *h, const char *method, const char *url,
     http_done_fn *fn, void *arg)
 {
 	struct job *j = mem_calloc(1, sizeof *j);
-	CURL *e;
+	CURL *e = mem_check(curl_easy_init());
 
-	if (!(e = curl_easy_init()))
-		log_fatal(EXIT_TEMP, "out of memory");
 	j->easy = e;
 	j->url = mem_strdup(url);
 	j->fn = fn;
