@@ -6,6 +6,7 @@
 
 #include "lib/line.h"
 #include "lib/log.h"
+#include "lib/mem.h"
 #include "lib/out.h"
 
 void
@@ -95,11 +96,8 @@ line_fill(struct line_reader *lr)
 	}
 	if (lr->cap - lr->start - lr->len < 4096 + 1) {
 		size_t cap = lr->cap ? lr->cap * 2 : 65536;
-		char *b = realloc(lr->buf, cap);
 
-		if (!b)
-			log_fatal(EXIT_TEMP, "out of memory");
-		lr->buf = b;
+		lr->buf = mem_realloc(lr->buf, cap);
 		lr->cap = cap;
 	}
 	do

@@ -5,29 +5,43 @@
 #include "lib/mem.h"
 
 void *
-mem_calloc(size_t n, size_t sz)
+mem_check(void *p)
 {
-	void *p = calloc(n ? n : 1, sz);
-
 	if (!p)
 		log_fatal(EXIT_TEMP, "out of memory");
 	return p;
 }
 
 void *
+mem_malloc(size_t sz)
+{
+	return mem_check(malloc(sz ? sz : 1));
+}
+
+void *
+mem_calloc(size_t n, size_t sz)
+{
+	return mem_check(calloc(n ? n : 1, sz ? sz : 1));
+}
+
+void *
 mem_realloc(void *p, size_t sz)
 {
-	if (!(p = realloc(p, sz ? sz : 1)))
-		log_fatal(EXIT_TEMP, "out of memory");
-	return p;
+	return mem_check(realloc(p, sz ? sz : 1));
 }
 
 char *
 mem_strdup(const char *s)
 {
-	char *d = strdup(s);
+	return mem_check(strdup(s));
+}
 
-	if (!d)
-		log_fatal(EXIT_TEMP, "out of memory");
+char *
+mem_strndup(const char *s, size_t n)
+{
+	char *d = mem_malloc(n + 1);
+
+	memcpy(d, s, n);
+	d[n] = 0;
 	return d;
 }

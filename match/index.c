@@ -6,16 +6,12 @@
 #include <string.h>
 
 #include "match/index.h"
-#include "lib/log.h"
+#include "lib/hash.h"
+#include "lib/mem.h"
 
 struct post {
 	uint64_t key;
 	unsigned no;
-};
-
-struct slot {
-	uint64_t key;
-	unsigned start, n;	/* n == 0: empty slot */
 };
 
 struct interval {
@@ -26,8 +22,7 @@ struct interval {
 struct index {
 	struct post *posts;		/* sorted by key at seal */
 	size_t nposts, capposts;
-	struct slot *slots;		/* open addressing over distinct keys */
-	size_t mask;
+	struct hash first;		/* key -> 1 + its first post */
 	struct interval *iv[MATCH_NMEASURES];
 	size_t niv[MATCH_NMEASURES], capiv[MATCH_NMEASURES];
 	unsigned *always;
@@ -46,19 +41,13 @@ grow(void *p, size_t *cap, size_t need, size_t sz)
 	*cap = *cap ? *cap * 2 : 64;
 	if (*cap < need)
 		*cap = need;
-	if (!(p = realloc(p, *cap * sz)))
-		log_fatal(EXIT_TEMP, "out of memory");
-	return p;
+	return mem_realloc(p, *cap * sz);
 }
 
 struct index *
 index_new(void)
 {
-	struct index *ix = calloc(1, sizeof *ix);
-
-	if (!ix)
-		log_fatal(EXIT_TEMP, "out of memory");
-	return ix;
+	return mem_calloc(1, sizeof(struct index));
 }
 
 void
@@ -106,40 +95,19 @@ cmp_interval(const void *a, const void *b)
 	return (x->lo > y->lo) - (x->lo < y->lo);
 }
 
-static struct slot *
-find(const struct index *ix, uint64_t key)
-{
-	size_t i = (size_t)(key ^ key >> 29) & ix->mask;
-
-	while (ix->slots[i].n && ix->slots[i].key != key)
-		i = (i + 1) & ix->mask;
-	return &ix->slots[i];
-}
-
+/* The posts of a key follow its first one, sorted. */
 void
 index_seal(struct index *ix)
 {
-	size_t size = 16;
-
 	if (ix->nposts)
 		qsort(ix->posts, ix->nposts, sizeof *ix->posts, cmp_post);
-	while (size < 2 * ix->nposts)
-		size *= 2;
-	ix->mask = size - 1;
-	if (!(ix->slots = calloc(size, sizeof *ix->slots)))
-		log_fatal(EXIT_TEMP, "out of memory");
-	for (size_t i = 0; i < ix->nposts; i++) {
-		struct slot *s = find(ix, ix->posts[i].key);
-
-		if (!s->n)
-			*s = (struct slot){ ix->posts[i].key, (unsigned)i, 0 };
-		s->n++;
-	}
+	for (size_t i = 0; i < ix->nposts; i++)
+		if (!i || ix->posts[i].key != ix->posts[i - 1].key)
+			hash_put_int(&ix->first, ix->posts[i].key, HASH_INT(i + 1));
 	for (int m = 0; m < MATCH_NMEASURES; m++)
 		if (ix->niv[m])
 			qsort(ix->iv[m], ix->niv[m], sizeof *ix->iv[m], cmp_interval);
-	if (!(ix->stamp = calloc(ix->maxno + 1, sizeof *ix->stamp)))
-		log_fatal(EXIT_TEMP, "out of memory");
+	ix->stamp = mem_calloc(ix->maxno + 1, sizeof *ix->stamp);
 }
 
 static void
@@ -155,10 +123,10 @@ static void
 on_key(void *arg, uint64_t key)
 {
 	struct index *ix = arg;
-	struct slot *s = find(ix, key);
+	size_t i = HASH_UINT(hash_get_int(&ix->first, key));
 
-	for (unsigned i = 0; i < s->n; i++)
-		candidate(ix, ix->posts[s->start + i].no);
+	for (; i && i <= ix->nposts && ix->posts[i - 1].key == key; i++)
+		candidate(ix, ix->posts[i - 1].no);
 }
 
 /* Intervals are sorted by lower bound: only a prefix can hold v. */
@@ -222,7 +190,7 @@ index_free(struct index *ix)
 	if (!ix)
 		return;
 	free(ix->posts);
-	free(ix->slots);
+	hash_free(&ix->first);
 	for (int m = 0; m < MATCH_NMEASURES; m++)
 		free(ix->iv[m]);
 	free(ix->always);

@@ -301,9 +301,7 @@ compile_jq(struct cc *cc, const json_t *j)
 		match_fail(cc, "expected a jq program (a string)");
 		return n;
 	}
-	n->jq = jq_init();
-	if (!n->jq)
-		log_fatal(EXIT_TEMP, "out of memory");
+	n->jq = mem_check(jq_init());
 	jq_set_error_cb(n->jq, jq_compile_error, err);
 	if (!jq_compile(n->jq, json_string_value(j))) {
 		if ((nl = strchr(err, '\n')))

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/hash.h"
 #include "lib/mem.h"
 #include "match/match-int.h"
 
@@ -31,17 +32,23 @@ key_id(unsigned code, int64_t id)
 	return mix(mix((uint64_t)id) ^ ((uint64_t)code << 1));
 }
 
-/* Names fold ASCII case as the evaluator does; labels (fold 0) do not. */
+/* Names fold ASCII case as the evaluator does; labels (fold 0) do not.
+ * FNV-1a of the folded bytes, folded a buffer at a time. */
 static uint64_t
 key_name(unsigned code, const char *s, int fold)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = HASH_FNV_BASIS;
+	char b[64];
+	size_t n = 0;
 
 	for (; *s; s++) {
-		unsigned char c = *s;
-
-		h = (h ^ (fold && c >= 'A' && c <= 'Z' ? c + 32 : c)) * 0x100000001b3ULL;
+		b[n++] = fold && *s >= 'A' && *s <= 'Z' ? *s + 32 : *s;
+		if (n == sizeof b) {
+			h = hash_fnv1a_from(h, b, n);
+			n = 0;
+		}
 	}
+	h = hash_fnv1a_from(h, b, n);
 	return mix(h ^ ((uint64_t)code << 1 | 1));
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "lib/hash.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "json/ndjson.h"
@@ -97,21 +98,10 @@ stream_id_valid(const char *id)
 	return strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(id);
 }
 
-uint64_t
-stream_hash(const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (n--)
-		h = (h ^ *s++) * 0x100000001b3ULL;
-	return h;
-}
-
 int
 stream_in_shard(const char *id, unsigned k, unsigned n)
 {
-	return n <= 1 || stream_hash(id, strlen(id)) % n == k;
+	return n <= 1 || hash_fnv1a(id, strlen(id)) % n == k;
 }
 
 /* ------------------------------------------------------------- targets */
@@ -414,7 +404,7 @@ finish(struct ctx *c, struct stream *s)
 	ndjson_dump(&b, s->json);
 	s->text = b.p;
 	s->len = b.len;
-	s->rev = stream_hash(s->text, s->len);
+	s->rev = hash_fnv1a(s->text, s->len);
 	return s;
 }
 
@@ -423,8 +413,7 @@ stream_new(const char *id)
 {
 	struct stream *s = mem_calloc(1, sizeof *s);
 
-	if (!(s->id = strdup(id)))
-		log_fatal(EXIT_TEMP, "out of memory");
+	s->id = mem_strdup(id);
 	return s;
 }
 
@@ -490,10 +479,11 @@ read_file(const char *file, size_t *len, struct stat *st, const char **why)
 		*why = "not a regular file";
 	else if (st->st_size > FILE_MAX)
 		*why = "larger than 16 MiB";
-	else if (!(p = malloc(st->st_size + 1)))
-		*why = "out of memory";
-	else if ((*len = fread(p, 1, st->st_size, f)) != (size_t)st->st_size || ferror(f))
-		*why = "short read";
+	else {
+		p = mem_malloc(st->st_size + 1);
+		if ((*len = fread(p, 1, st->st_size, f)) != (size_t)st->st_size || ferror(f))
+			*why = "short read";
+	}
 	if (f)
 		fclose(f);
 	if (*why) {
@@ -508,11 +498,9 @@ static char *
 id_of(const char *file)
 {
 	const char *b = strrchr(file, '/');
-	char *id = strdup(b ? b + 1 : file);
-	size_t n = id ? strlen(id) : 0;
+	char *id = mem_strdup(b ? b + 1 : file);
+	size_t n = strlen(id);
 
-	if (!id)
-		log_fatal(EXIT_TEMP, "out of memory");
 	if (n > 5 && !strcmp(id + n - 5, ".json"))
 		id[n - 5] = 0;
 	return id;
@@ -580,9 +568,8 @@ list_dir(const char *dir, size_t *n)
 
 		if (e->d_name[0] == '.' || l <= 5 || strcmp(e->d_name + l - 5, ".json"))
 			continue;
-		if (!(v = realloc(v, (*n + 1) * sizeof *v)) || !(v[*n] = strdup(e->d_name)))
-			log_fatal(EXIT_TEMP, "out of memory");
-		(*n)++;
+		v = mem_realloc(v, (*n + 1) * sizeof *v);
+		v[(*n)++] = mem_strdup(e->d_name);
 	}
 	closedir(d);
 	if (*n)

@@ -52,7 +52,7 @@ struct stream {
 	json_t *json;			/* the object plus "id": what a pair carries */
 	char *text;			/* json as one compact line (no '\n') */
 	size_t len;
-	uint64_t rev;			/* stream_hash of text: id and revision */
+	uint64_t rev;			/* hash_fnv1a of text: id and revision */
 	struct match_cond *match;	/* never NULL: {} matches every mail */
 	struct stream_target *targets;
 	size_t ntargets;		/* at least one */
@@ -85,9 +85,8 @@ void stream_free(struct stream *s);
 
 /* [a-z0-9][a-z0-9._-]* */
 int stream_id_valid(const char *id);
-/* 64-bit FNV-1a: the revision of a stream text, and the shard of an id. */
-uint64_t stream_hash(const void *p, size_t n);
-/* Is the stream id in shard k of n (0 <= k < n)?  stream_hash(id) % n == k. */
+/* Is the stream id in shard k of n (0 <= k < n)?  The 64-bit FNV-1a of the
+ * id's bytes (hash_fnv1a), modulo n, is k. */
 int stream_in_shard(const char *id, unsigned k, unsigned n);
 
 struct stream_set {

@@ -7,6 +7,7 @@
 
 #include "net/http.h"
 #include "lib/log.h"
+#include "lib/mem.h"
 #include "json/ndjson.h"
 
 struct http {
@@ -30,12 +31,11 @@ struct http *
 http_new(const struct http_opts *o)
 {
 	static int inited;
-	struct http *h = calloc(1, sizeof *h);
+	struct http *h = mem_calloc(1, sizeof *h);
 
 	if (!inited++ && curl_global_init(CURL_GLOBAL_DEFAULT))
 		log_fatal(EXIT_TEMP, "curl_global_init failed");
-	if (!h || !(h->multi = curl_multi_init()))
-		log_fatal(EXIT_TEMP, "out of memory");
+	h->multi = mem_check(curl_multi_init());
 	h->o = *o;
 	if (!h->o.timeout_ms)
 		h->o.timeout_ms = 30000;
@@ -105,13 +105,11 @@ http_request(struct http *h, const char *method, const char *url,
     const char *body, size_t len, const char *const *headers,
     http_done_fn *fn, void *arg)
 {
-	struct job *j = calloc(1, sizeof *j);
-	CURL *e;
+	struct job *j = mem_calloc(1, sizeof *j);
+	CURL *e = mem_check(curl_easy_init());
 
-	if (!j || !(e = curl_easy_init()))
-		log_fatal(EXIT_TEMP, "out of memory");
 	j->easy = e;
-	j->url = strdup(url);
+	j->url = mem_strdup(url);
 	j->fn = fn;
 	j->arg = arg;
 	for (; headers && *headers; headers++)
@@ -131,8 +129,7 @@ http_request(struct http *h, const char *method, const char *url,
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
 	if (!strcmp(method, "POST")) {
-		j->reqbody = malloc(len + 1);
-		memcpy(j->reqbody, body ? body : "", len);
+		j->reqbody = mem_strndup(body ? body : "", len);
 		curl_easy_setopt(e, CURLOPT_POST, 1L);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->reqbody);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)len);

@@ -28,9 +28,11 @@
 #include "lib/conf.h"
 #include "net/esi.h"
 #include "net/http.h"
+#include "lib/hash.h"
 #include "lib/line.h"
 #include "lib/log.h"
 #include "lib/opt.h"
+#include "lib/mem.h"
 #include "mailbuild.h"
 #include "json/ndjson.h"
 #include "pending.h"
@@ -60,13 +62,12 @@ static const char *paths[] = { NULL, "/universe/systems/%" PRId64,
 	"/universe/categories/%" PRId64, NULL, "/corporations/%" PRId64,
 	"/alliances/%" PRId64 };
 
-#define NBUCKET 64
-
+/* One thing a mail needs; its key in the mail's table is (kind, id). */
 struct slot {
-	struct slot *next;
+	struct slot_key {
+		int64_t kind, id;
+	} key;
 	struct mail *m;
-	enum mailbuild_kind kind;
-	int64_t id;
 	json_t *val;		/* the answer; NULL: not found */
 };
 
@@ -74,7 +75,7 @@ struct mail {
 	struct mail *prev, *next;	/* every mail alive, in input order */
 	char *line;			/* as read, to save on SIGTERM */
 	json_t *pkg, *km;		/* the package and its ESI body */
-	struct slot *tab[NBUCKET];
+	struct hash slots;		/* by (kind, id) */
 	int pending, done, replayed;
 	json_t *out;
 };
@@ -91,20 +92,21 @@ static struct {
 
 /* ---- lookups ---- */
 
-static struct slot **
-bucket(struct mail *m, enum mailbuild_kind k, int64_t id)
+static const void *
+slot_key(const void *p, size_t *len)
 {
-	return &m->tab[((uint64_t)id * 31 + k) % NBUCKET];
+	const struct slot *s = p;
+
+	*len = sizeof s->key;
+	return &s->key;
 }
 
 static struct slot *
 slot_of(struct mail *m, enum mailbuild_kind k, int64_t id)
 {
-	struct slot *s = *bucket(m, k, id);
+	struct slot_key key = { k, id };
 
-	while (s && (s->kind != k || s->id != id))
-		s = s->next;
-	return s;
+	return hash_get(&m->slots, &key, sizeof key);
 }
 
 /* The answers of the mail, for mailbuild_mail(). */
@@ -128,7 +130,7 @@ on_answer(void *arg, enum esi_status st, json_t *j)
 
 	(void)st;
 	s->val = json_incref(j);
-	switch (s->kind) {
+	switch (s->key.kind) {
 	case MB_SYSTEM: need(m, MB_CONST, mailbuild_id(j, "constellation_id")); break;
 	case MB_CONST: need(m, MB_REGION, mailbuild_id(j, "region_id")); break;
 	case MB_TYPE: need(m, MB_GROUP, mailbuild_id(j, "group_id")); break;
@@ -142,20 +144,15 @@ on_answer(void *arg, enum esi_status st, json_t *j)
 static void
 need(struct mail *m, enum mailbuild_kind k, int64_t id)
 {
-	struct slot *s, **b;
+	struct slot *s;
 	char path[64];
 
 	if (id <= 0 || slot_of(m, k, id))
 		return;
-	s = calloc(1, sizeof *s);
-	if (!s)
-		log_fatal(EXIT_TEMP, "out of memory");
+	s = mem_calloc(1, sizeof *s);
 	s->m = m;
-	s->kind = k;
-	s->id = id;
-	b = bucket(m, k, id);
-	s->next = *b;
-	*b = s;
+	s->key = (struct slot_key){ k, id };
+	hash_put(&m->slots, s);
 	m->pending++;
 	if (k == MB_NAME) {
 		esi_name(g.esi, id, on_answer, s);
@@ -204,10 +201,10 @@ expand(struct mail *m)
 static struct mail *
 mail_new(const char *line, size_t len, int replayed)
 {
-	struct mail *m = calloc(1, sizeof *m);
+	struct mail *m = mem_calloc(1, sizeof *m);
 
-	if (!m || !(m->line = strndup(line, len)))
-		log_fatal(EXIT_TEMP, "out of memory");
+	m->line = mem_strndup(line, len);
+	hash_init(&m->slots, slot_key);
 	m->replayed = replayed;
 	m->prev = g.tail;
 	if (g.tail)
@@ -222,6 +219,8 @@ mail_new(const char *line, size_t len, int replayed)
 static void
 mail_free(struct mail *m)
 {
+	struct slot *s;
+
 	if (m->prev)
 		m->prev->next = m->next;
 	else
@@ -230,12 +229,11 @@ mail_free(struct mail *m)
 		m->next->prev = m->prev;
 	else
 		g.tail = m->prev;
-	for (int i = 0; i < NBUCKET; i++)
-		for (struct slot *s = m->tab[i], *nx; s; s = nx) {
-			nx = s->next;
-			json_decref(s->val);
-			free(s);
-		}
+	for (size_t i = 0; (s = hash_next(&m->slots, &i));) {
+		json_decref(s->val);
+		free(s);
+	}
+	hash_free(&m->slots);
 	if (m->replayed)
 		pending_replayed(&g.pend);
 	json_decref(m->pkg);

@@ -29,9 +29,11 @@
 #include <unistd.h>
 
 #include "lib/clock.h"
+#include "lib/hash.h"
 #include "lib/line.h"
 #include "lib/log.h"
 #include "lib/opt.h"
+#include "lib/mem.h"
 #include "lib/out.h"
 #include "match/match.h"
 #include "json/ndjson.h"
@@ -51,19 +53,15 @@ static const char usage_text[] =
 
 /* Compiled streams by text; NULL s: the text does not validate. */
 struct entry {
-	uint64_t h;
 	char *text;
 	size_t len;
 	struct stream *s;
-	struct entry *next;
 };
 
-#define NBUCKETS 4096
 #define MAX_ENTRIES 16384	/* then start afresh: texts change on reloads */
 
 struct f1 {
-	struct entry *bucket[NBUCKETS];
-	size_t nentries;
+	struct hash entries;		/* by text */
 	struct buf mailtext;		/* the text of the mail prepared in m */
 	int have_mail;
 	struct match_mail m;
@@ -73,19 +71,26 @@ struct f1 {
 	unsigned long pairs, kept, pending, dropped, bad;
 };
 
+static const void *
+entry_key(const void *p, size_t *len)
+{
+	const struct entry *e = p;
+
+	*len = e->len;
+	return e->text;
+}
+
 static void
 cache_clear(struct f1 *f)
 {
-	for (size_t i = 0; i < NBUCKETS; i++)
-		while (f->bucket[i]) {
-			struct entry *e = f->bucket[i];
+	struct entry *e;
 
-			f->bucket[i] = e->next;
-			stream_free(e->s);
-			free(e->text);
-			free(e);
-		}
-	f->nentries = 0;
+	for (size_t i = 0; (e = hash_next(&f->entries, &i));) {
+		stream_free(e->s);
+		free(e->text);
+		free(e);
+	}
+	hash_clear(&f->entries);
 }
 
 static void
@@ -118,23 +123,17 @@ compile(struct pair_span sp, unsigned long lineno)
 static struct entry *
 stream_of(struct f1 *f, struct pair_span sp, unsigned long lineno)
 {
-	uint64_t h = stream_hash(sp.p, sp.n);
-	struct entry **b = &f->bucket[h % NBUCKETS], *e;
+	struct entry *e = hash_get(&f->entries, sp.p, sp.n);
 
-	for (e = *b; e; e = e->next)
-		if (e->h == h && e->len == sp.n && !memcmp(e->text, sp.p, sp.n))
-			return e;
-	if (f->nentries >= MAX_ENTRIES)
+	if (e)
+		return e;
+	if (f->entries.n >= MAX_ENTRIES)
 		cache_clear(f);
-	if (!(e = calloc(1, sizeof *e)) || !(e->text = malloc(sp.n + 1)))
-		log_fatal(EXIT_TEMP, "out of memory");
-	memcpy(e->text, sp.p, sp.n);
-	e->h = h;
+	e = mem_calloc(1, sizeof *e);
+	e->text = mem_strndup(sp.p, sp.n);
 	e->len = sp.n;
 	e->s = compile(sp, lineno);
-	e->next = *b;
-	*b = e;
-	f->nentries++;
+	hash_put(&f->entries, e);
 	return e;
 }
 
@@ -236,6 +235,7 @@ main(int argc, char **argv)
 	int c, sfd;
 
 	log_init(argv[0]);
+	hash_init(&f.entries, entry_key);
 	while ((c = getopt_long(argc, argv, OPT_SHORT, lo, NULL)) != -1)
 		opt_common(c, usage_text);
 	if (optind != argc)
@@ -247,6 +247,7 @@ main(int argc, char **argv)
 	log_info("done pairs=%lu kept=%lu pending=%lu dropped=%lu invalid=%lu",
 	    f.pairs, f.kept, f.pending, f.dropped, f.bad);
 	cache_clear(&f);
+	hash_free(&f.entries);
 	match_mail_free(&f.m);
 	match_verdict_free(&f.v);
 	buf_free(&f.mailtext);

@@ -5,18 +5,13 @@
 #include <string.h>
 
 #include "geo.h"
+#include "lib/hash.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
 /* Systems and gates are allocated one by one, so a pointer to one is a
  * stable callback argument; the tables map ids to them. */
 enum { ST_NONE, ST_ASKED, ST_DONE, ST_MISSING };
-
-struct imap {			/* int64 (never 0) -> long, open addressing */
-	int64_t *k;
-	long *v;
-	size_t cap, n;
-};
 
 struct gate {
 	struct geo *g;
@@ -42,7 +37,7 @@ struct walk {
 	int complete;		/* nothing beyond: the walk covers any limit */
 	int64_t *order;
 	size_t n, cap, level;
-	struct imap dist;
+	struct hash dist;		/* system id -> jumps + 1 */
 	unsigned long blocked_at;	/* geo->changes when it last had to wait */
 	int blocked;
 };
@@ -52,114 +47,45 @@ struct geo {
 	void *get_arg;
 	geo_keep_fn *keep;
 	void *keep_arg;
-	struct imap sysix, gateix, walkix;	/* id -> index below */
-	struct sys **sys;
-	struct gate **gate;
-	struct walk **walk;
-	size_t nsys, ngate, nwalk;
+	struct hash sys, gate, walk;	/* by id (a walk: by its ref) */
 	unsigned long changes;
 	struct geo_stats st;
 };
-
-static size_t
-imap_slot(const struct imap *m, int64_t k)
-{
-	size_t i = (size_t)((uint64_t)k * 0x9E3779B97F4A7C15ull >> 17) & (m->cap - 1);
-
-	while (m->k[i] && m->k[i] != k)
-		i = (i + 1) & (m->cap - 1);
-	return i;
-}
-
-static long *
-imap_get(const struct imap *m, int64_t k)
-{
-	size_t i;
-
-	if (!m->cap)
-		return NULL;
-	i = imap_slot(m, k);
-	return m->k[i] ? &m->v[i] : NULL;
-}
-
-static void
-imap_put(struct imap *m, int64_t k, long v)
-{
-	size_t i;
-
-	if ((m->n + 1) * 2 > m->cap) {
-		struct imap old = *m;
-
-		m->cap = old.cap ? old.cap * 2 : 64;
-		m->k = calloc(m->cap, sizeof *m->k);
-		m->v = mem_realloc(NULL, m->cap * sizeof *m->v);
-		if (!m->k)
-			log_fatal(EXIT_TEMP, "out of memory");
-		m->n = 0;
-		for (i = 0; i < old.cap; i++)
-			if (old.k[i])
-				imap_put(m, old.k[i], old.v[i]);
-		free(old.k);
-		free(old.v);
-	}
-	i = imap_slot(m, k);
-	if (!m->k[i])
-		m->n++;
-	m->k[i] = k;
-	m->v[i] = v;
-}
-
-static void
-imap_free(struct imap *m)
-{
-	free(m->k);
-	free(m->v);
-	memset(m, 0, sizeof *m);
-}
 
 /* A table entry, created on first sight. */
 static struct sys *
 sys_get(struct geo *g, int64_t id)
 {
-	long *ix = imap_get(&g->sysix, id);
-	struct sys *s;
+	struct sys *s = hash_get_int(&g->sys, (uint64_t)id);
 
-	if (ix)
-		return g->sys[*ix];
-	s = mem_realloc(NULL, sizeof *s);
-	memset(s, 0, sizeof *s);
+	if (s)
+		return s;
+	s = mem_calloc(1, sizeof *s);
 	s->g = g;
 	s->id = id;
-	g->sys = mem_realloc(g->sys, (g->nsys + 1) * sizeof *g->sys);
-	g->sys[g->nsys] = s;
-	imap_put(&g->sysix, id, (long)g->nsys++);
+	hash_put_int(&g->sys, (uint64_t)id, s);
 	return s;
 }
 
 static struct gate *
 gate_get(struct geo *g, int64_t id)
 {
-	long *ix = imap_get(&g->gateix, id);
-	struct gate *t;
+	struct gate *t = hash_get_int(&g->gate, (uint64_t)id);
 
-	if (ix)
-		return g->gate[*ix];
-	t = mem_realloc(NULL, sizeof *t);
-	memset(t, 0, sizeof *t);
+	if (t)
+		return t;
+	t = mem_calloc(1, sizeof *t);
 	t->g = g;
 	t->id = id;
-	g->gate = mem_realloc(g->gate, (g->ngate + 1) * sizeof *g->gate);
-	g->gate[g->ngate] = t;
-	imap_put(&g->gateix, id, (long)g->ngate++);
+	hash_put_int(&g->gate, (uint64_t)id, t);
 	return t;
 }
 
 struct geo *
 geo_new(geo_get_fn *get, void *arg)
 {
-	struct geo *g = mem_realloc(NULL, sizeof *g);
+	struct geo *g = mem_calloc(1, sizeof *g);
 
-	memset(g, 0, sizeof *g);
 	g->get = get;
 	g->get_arg = arg;
 	return g;
@@ -175,28 +101,28 @@ geo_set_keep(struct geo *g, geo_keep_fn *keep, void *arg)
 void
 geo_free(struct geo *g)
 {
+	struct sys *s;
+	struct gate *t;
+	struct walk *w;
 	size_t i;
 
 	if (!g)
 		return;
-	for (i = 0; i < g->nsys; i++) {
-		free(g->sys[i]->name);
-		free(g->sys[i]->gates);
-		free(g->sys[i]);
+	for (i = 0; (s = hash_next(&g->sys, &i));) {
+		free(s->name);
+		free(s->gates);
+		free(s);
 	}
-	for (i = 0; i < g->ngate; i++)
-		free(g->gate[i]);
-	for (i = 0; i < g->nwalk; i++) {
-		free(g->walk[i]->order);
-		imap_free(&g->walk[i]->dist);
-		free(g->walk[i]);
+	for (i = 0; (t = hash_next(&g->gate, &i));)
+		free(t);
+	for (i = 0; (w = hash_next(&g->walk, &i));) {
+		free(w->order);
+		hash_free(&w->dist);
+		free(w);
 	}
-	free(g->sys);
-	free(g->gate);
-	free(g->walk);
-	imap_free(&g->sysix);
-	imap_free(&g->gateix);
-	imap_free(&g->walkix);
+	hash_free(&g->sys);
+	hash_free(&g->gate);
+	hash_free(&g->walk);
 	free(g);
 }
 
@@ -269,7 +195,7 @@ sys_take(struct sys *s, json_t *j)
 	size_t i, n = json_array_size(gs);
 
 	if (name && !s->name)
-		s->name = strdup(name);
+		s->name = mem_strdup(name);
 	if (!s->has_pos && json_is_number(json_object_get(p, "x"))) {
 		s->pos[0] = json_number_value(json_object_get(p, "x"));
 		s->pos[1] = json_number_value(json_object_get(p, "y"));
@@ -408,21 +334,17 @@ geo_lightyears(struct geo *g, int64_t a, int64_t b, double *ly)
 static struct walk *
 walk_get(struct geo *g, int64_t ref)
 {
-	long *ix = imap_get(&g->walkix, ref);
-	struct walk *w;
+	struct walk *w = hash_get_int(&g->walk, (uint64_t)ref);
 
-	if (ix)
-		return g->walk[*ix];
-	w = mem_realloc(NULL, sizeof *w);
-	memset(w, 0, sizeof *w);
+	if (w)
+		return w;
+	w = mem_calloc(1, sizeof *w);
 	w->ref = ref;
 	w->cap = 16;
 	w->order = mem_realloc(NULL, w->cap * sizeof *w->order);
 	w->order[w->n++] = ref;
-	imap_put(&w->dist, ref, 0);
-	g->walk = mem_realloc(g->walk, (g->nwalk + 1) * sizeof *g->walk);
-	g->walk[g->nwalk] = w;
-	imap_put(&g->walkix, ref, (long)g->nwalk++);
+	hash_put_int(&w->dist, (uint64_t)ref, HASH_INT(0 + 1));
+	hash_put_int(&g->walk, (uint64_t)ref, w);
 	g->st.walks++;
 	g->st.reached++;
 	return w;
@@ -431,14 +353,14 @@ walk_get(struct geo *g, int64_t ref)
 static void
 walk_add(struct geo *g, struct walk *w, int64_t id, long d)
 {
-	if (id <= 0 || imap_get(&w->dist, id))
+	if (id <= 0 || hash_get_int(&w->dist, (uint64_t)id))
 		return;
 	if (w->n == w->cap) {
 		w->cap *= 2;
 		w->order = mem_realloc(w->order, w->cap * sizeof *w->order);
 	}
 	w->order[w->n++] = id;
-	imap_put(&w->dist, id, d);
+	hash_put_int(&w->dist, (uint64_t)id, HASH_INT(d + 1));
 	g->st.reached++;
 }
 
@@ -476,7 +398,7 @@ enum geo_res
 geo_jumps(struct geo *g, int64_t ref, int64_t sys, long limit, long *jumps)
 {
 	struct walk *w;
-	long *d;
+	long d;
 
 	*jumps = -1;
 	if (ref == sys) {
@@ -484,16 +406,17 @@ geo_jumps(struct geo *g, int64_t ref, int64_t sys, long limit, long *jumps)
 		return GEO_OK;
 	}
 	w = walk_get(g, ref);
-	if (!(d = imap_get(&w->dist, sys)) && !w->complete && w->radius < limit) {
+	d = (long)HASH_UINT(hash_get_int(&w->dist, (uint64_t)sys)) - 1;
+	if (d < 0 && !w->complete && w->radius < limit) {
 		/* Nothing new since it last had to wait: no need to rescan. */
 		if (w->blocked && w->blocked_at == g->changes)
 			return GEO_WAIT;
 		if (walk_extend(g, w, limit) == GEO_WAIT)
 			return GEO_WAIT;
-		d = imap_get(&w->dist, sys);
+		d = (long)HASH_UINT(hash_get_int(&w->dist, (uint64_t)sys)) - 1;
 	}
-	if (d && *d <= limit)
-		*jumps = *d;
+	if (d >= 0 && d <= limit)
+		*jumps = d;
 	return GEO_OK;
 }
 
@@ -548,9 +471,9 @@ geo_near(struct geo *g, int64_t at, const char *name, const struct match_mail *m
 const char *
 geo_name(const struct geo *g, int64_t id)
 {
-	long *ix = imap_get(&g->sysix, id);
+	const struct sys *s = hash_get_int(&g->sys, (uint64_t)id);
 
-	return ix ? g->sys[*ix]->name : NULL;
+	return s ? s->name : NULL;
 }
 
 unsigned long

@@ -6,69 +6,77 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/hash.h"
 #include "lib/log.h"
+#include "lib/mem.h"
 #include "mention.h"
 
+/* When rule idx of stream id last fired.  Its key in the table is the
+ * id, a NUL and the bytes of idx (no id holds a NUL). */
 struct fired {
-	char *id;		/* NULL: empty slot */
-	int idx;
 	double t;
+	int idx;
+	size_t klen;
+	char key[];		/* the id first: a string */
 };
 
 struct mention_state {
 	char *path;
-	struct fired *tab;	/* open addressing by (id, idx) */
-	size_t cap, n;
+	struct hash fired;	/* by (id, idx) */
 	int dirty;
 };
 
-static size_t
-slot(const struct mention_state *ms, const char *id, int idx)
+static const void *
+fired_key(const void *p, size_t *len)
 {
-	size_t i = (size_t)(stream_hash(id, strlen(id)) ^ (uint64_t)idx * 0x9E3779B97F4A7C15ull);
+	const struct fired *f = p;
 
-	for (i &= ms->cap - 1; ms->tab[i].id; i = (i + 1) & (ms->cap - 1))
-		if (ms->tab[i].idx == idx && !strcmp(ms->tab[i].id, id))
-			break;
-	return i;
+	*len = f->klen;
+	return f->key;
+}
+
+/* The key of (id, idx) into k (room for strlen(id) + 1 + sizeof idx). */
+static size_t
+key_of(char *k, const char *id, size_t idlen, int idx)
+{
+	memcpy(k, id, idlen + 1);
+	memcpy(k + idlen + 1, &idx, sizeof idx);
+	return idlen + 1 + sizeof idx;
+}
+
+static struct fired *
+find(const struct mention_state *ms, const char *id, int idx)
+{
+	size_t n = strlen(id);
+	char buf[128], *k = n + 1 + sizeof idx <= sizeof buf ? buf : mem_malloc(n + 1 + sizeof idx);
+	struct fired *f = hash_get(&ms->fired, k, key_of(k, id, n, idx));
+
+	if (k != buf)
+		free(k);
+	return f;
 }
 
 static void
 put(struct mention_state *ms, const char *id, int idx, double t)
 {
-	size_t i;
+	struct fired *f = find(ms, id, idx);
+	size_t n = strlen(id);
 
-	if ((ms->n + 1) * 2 > ms->cap) {
-		struct fired *old = ms->tab;
-		size_t k, ocap = ms->cap;
-
-		ms->cap = ocap ? ocap * 2 : 64;
-		if (!(ms->tab = calloc(ms->cap, sizeof *ms->tab)))
-			log_fatal(EXIT_TEMP, "out of memory");
-		for (k = 0; k < ocap; k++)
-			if (old[k].id)
-				ms->tab[slot(ms, old[k].id, old[k].idx)] = old[k];
-		free(old);
+	if (!f) {
+		f = mem_malloc(sizeof *f + n + 1 + sizeof idx);
+		f->idx = idx;
+		f->klen = key_of(f->key, id, n, idx);
+		hash_put(&ms->fired, f);
 	}
-	i = slot(ms, id, idx);
-	if (!ms->tab[i].id) {
-		if (!(ms->tab[i].id = strdup(id)))
-			log_fatal(EXIT_TEMP, "out of memory");
-		ms->tab[i].idx = idx;
-		ms->n++;
-	}
-	ms->tab[i].t = t;
+	f->t = t;
 }
 
 double
 mention_last(const struct mention_state *ms, const char *id, int idx)
 {
-	size_t i;
+	struct fired *f = find(ms, id, idx);
 
-	if (!ms->cap)
-		return -1;
-	i = slot(ms, id, idx);
-	return ms->tab[i].id ? ms->tab[i].t : -1;
+	return f ? f->t : -1;
 }
 
 static void
@@ -92,13 +100,13 @@ load(struct mention_state *ms, FILE *f)
 struct mention_state *
 mention_open(const char *path)
 {
-	struct mention_state *ms = calloc(1, sizeof *ms);
+	struct mention_state *ms = mem_calloc(1, sizeof *ms);
 	FILE *f;
 
-	if (!ms || (path && !(ms->path = strdup(path))))
-		log_fatal(EXIT_TEMP, "out of memory");
+	hash_init(&ms->fired, fired_key);
 	if (!path)
 		return ms;
+	ms->path = mem_strdup(path);
 	if ((f = fopen(path, "r"))) {
 		load(ms, f);
 		fclose(f);
@@ -111,15 +119,39 @@ mention_open(const char *path)
 void
 mention_close(struct mention_state *ms)
 {
-	size_t i;
+	struct fired *f;
 
 	if (!ms)
 		return;
-	for (i = 0; i < ms->cap; i++)
-		free(ms->tab[i].id);
-	free(ms->tab);
+	for (size_t i = 0; (f = hash_next(&ms->fired, &i));)
+		free(f);
+	hash_free(&ms->fired);
 	free(ms->path);
 	free(ms);
+}
+
+static int
+cmp_fired(const void *a, const void *b)
+{
+	const struct fired *x = *(struct fired *const *)a, *y = *(struct fired *const *)b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* The lines in order of id and index, whatever the table's order. */
+static void
+write_sorted(const struct mention_state *ms, FILE *f)
+{
+	struct fired **v = mem_calloc(ms->fired.n + 1, sizeof *v);
+	size_t i, n = 0;
+
+	for (i = 0; (v[n] = hash_next(&ms->fired, &i)); n++)
+		;
+	qsort(v, n, sizeof *v, cmp_fired);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s\t%d\t%.3f\n", v[i]->key, v[i]->idx, v[i]->t);
+	free(v);
 }
 
 int
@@ -127,7 +159,6 @@ mention_save(struct mention_state *ms)
 {
 	char tmp[4096];
 	FILE *f;
-	size_t i;
 	int e;
 
 	if (!ms->dirty || !ms->path)
@@ -135,9 +166,7 @@ mention_save(struct mention_state *ms)
 	snprintf(tmp, sizeof tmp, "%s.tmp", ms->path);
 	if (!(f = fopen(tmp, "w")))
 		return -1;
-	for (i = 0; i < ms->cap; i++)
-		if (ms->tab[i].id)
-			fprintf(f, "%s\t%d\t%.3f\n", ms->tab[i].id, ms->tab[i].idx, ms->tab[i].t);
+	write_sorted(ms, f);
 	/* fsync before rename: after a crash the file is the old or the new one. */
 	if (fflush(f) || fsync(fileno(f))) {
 		e = errno;

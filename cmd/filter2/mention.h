@@ -5,9 +5,9 @@
  * mail is within (now minus the killmail time), and whose cooldown for
  * this stream has passed, is chosen; choosing it starts its cooldown.
  * Cooldowns are kept per (stream id, rule index) in a small text file, one
- * "id<TAB>index<TAB>unix-seconds" line each, rewritten atomically (write,
- * fsync, rename) by mention_save().  Times are wall-clock seconds
- * (clock_wall(): INSIGHT_NOW pins them in tests).
+ * "id<TAB>index<TAB>unix-seconds" line each in order of id and index,
+ * rewritten atomically (write, fsync, rename) by mention_save().  Times are
+ * wall-clock seconds (clock_wall(): INSIGHT_NOW pins them in tests).
  *
  * Ownership: the state copies the ids it keeps. */
 #ifndef MENTION_H

@@ -8,8 +8,6 @@
 #include "json/ndjson.h"
 #include "rev.h"
 
-#define NBUCKETS 4096
-
 struct rev_name {		/* a reference system written by name */
 	struct rev *rev;
 	char *name, *canon;	/* as written; as ESI spells it */
@@ -18,7 +16,8 @@ struct rev_name {		/* a reference system written by name */
 
 struct rev_set {
 	struct esi *esi;
-	struct rev *revs[NBUCKETS], *ids[NBUCKETS];	/* by text, by id */
+	struct hash revs;	/* every revision, by text */
+	struct hash ids;	/* by id, the newest revision (then idnext) */
 	unsigned long answers;
 };
 
@@ -36,27 +35,46 @@ rev_free(struct rev *r)
 	free(r);
 }
 
+static const void *
+rev_text_key(const void *p, size_t *len)
+{
+	const struct rev *r = p;
+
+	*len = r->len;
+	return r->text;
+}
+
+static const void *
+rev_id_key(const void *p, size_t *len)
+{
+	const struct rev *r = p;
+
+	*len = strlen(r->id);
+	return r->id;
+}
+
 struct rev_set *
 rev_set_new(struct esi *esi)
 {
 	struct rev_set *rs = mem_calloc(1, sizeof *rs);
 
 	rs->esi = esi;
+	hash_init(&rs->revs, rev_text_key);
+	hash_init(&rs->ids, rev_id_key);
 	return rs;
 }
 
 void
 rev_set_free(struct rev_set *rs)
 {
+	struct rev *r;
+
 	if (!rs)
 		return;
-	for (size_t i = 0; i < NBUCKETS; i++)
-		while (rs->revs[i]) {
-			struct rev *r = rs->revs[i];
-
-			rs->revs[i] = r->next;
-			rev_free(r);
-		}
+	for (size_t i = 0; (r = hash_next(&rs->revs, &i));)
+		rev_free(r);
+	hash_free(&rs->revs);
+	hash_free(&rs->ids);
 	free(rs);
 }
 
@@ -151,46 +169,39 @@ rev_compile(struct rev *r, json_t *j)
 		rev_ask_names(r, r->s->mentions[i].when);
 }
 
-static struct rev **
-rev_id_bucket(struct rev_set *rs, const char *id)
-{
-	return &rs->ids[stream_hash(id, strlen(id)) % NBUCKETS];
-}
-
-/* A new revision of an id replaces the older ones no pair waits for. */
+/* A new revision of an id replaces the older ones no pair waits for.  The
+ * id's list leaves its table while revisions are freed (the table reads
+ * the key of the item it holds). */
 static void
 rev_retire(struct rev_set *rs, const char *id)
 {
-	struct rev **p, **q, *r;
+	struct rev *head = hash_del(&rs->ids, id, strlen(id)), **p = &head, *r;
 
-	for (p = rev_id_bucket(rs, id); (r = *p);) {
-		if (strcmp(r->id, id) || r->refs) {
+	while ((r = *p)) {
+		if (r->refs) {
 			p = &r->idnext;
 			continue;
 		}
 		*p = r->idnext;
-		for (q = &rs->revs[r->hash % NBUCKETS]; *q != r; q = &(*q)->next)
-			;
-		*q = r->next;
+		hash_del(&rs->revs, r->text, r->len);
 		rev_free(r);
 	}
+	if (head)
+		hash_put(&rs->ids, head);
 }
 
 struct rev *
 rev_of(struct rev_set *rs, struct pair_span sp, unsigned long lineno)
 {
-	uint64_t h = stream_hash(sp.p, sp.n);
-	struct rev **b = &rs->revs[h % NBUCKETS], **ib, *r;
+	struct rev *r = hash_get(&rs->revs, sp.p, sp.n);
 	const char *id;
 	json_t *j;
 
-	for (r = *b; r; r = r->next)
-		if (r->hash == h && r->len == sp.n && !memcmp(r->text, sp.p, sp.n))
-			return r;
+	if (r)
+		return r;
 	j = ndjson_parse(sp.p, sp.n, lineno);
 	id = json_string_value(json_object_get(j, "id"));
 	r = mem_calloc(1, sizeof *r);
-	r->hash = h;
 	r->text = mem_realloc(NULL, sp.n);
 	memcpy(r->text, sp.p, sp.n);
 	r->len = sp.n;
@@ -198,11 +209,8 @@ rev_of(struct rev_set *rs, struct pair_span sp, unsigned long lineno)
 	r->mentions = json_array_size(json_object_get(j, "mentions")) > 0;
 	r->set = rs;
 	rev_retire(rs, r->id);
-	r->next = *b;
-	*b = r;
-	ib = rev_id_bucket(rs, r->id);
-	r->idnext = *ib;
-	*ib = r;
+	hash_put(&rs->revs, r);
+	r->idnext = hash_put(&rs->ids, r);	/* the newest heads the list */
 	if (r->mentions)
 		rev_compile(r, j);
 	json_decref(j);

@@ -2,7 +2,7 @@
  * by its text, with its reference systems written by name resolved once.
  *
  * A pair carries its stream's whole text; a revision is one such text,
- * found again by its bytes (stream_hash, then memcmp), so a stream is read
+ * found again by its bytes (a table by text, lib/hash), so a stream is read
  * once per revision and compiled only when one of its pairs needs it.
  * Compiling asks ESI (POST /universe/ids, through esi.h) for the id of
  * every `near` reference written by name; a name that does not resolve is
@@ -16,6 +16,7 @@
 #ifndef REV_H
 #define REV_H
 #include <stdint.h>
+#include "lib/hash.h"
 #include "net/esi.h"
 #include "geo.h"
 #include "match/match.h"
@@ -26,7 +27,6 @@ struct rev_set;
 struct rev_name;
 
 struct rev {			/* one revision of one stream: its text */
-	uint64_t hash;		/* stream_hash of text */
 	char *text, *id;	/* the text as pairs carry it; its "id" ("" none) */
 	size_t len;
 	int mentions;		/* it has mention rules: its pairs are looked at */
@@ -35,7 +35,7 @@ struct rev {			/* one revision of one stream: its text */
 	struct rev_name *names;
 	size_t nnames;
 	int refs;		/* waiting pairs and name questions in flight */
-	struct rev *next, *idnext;	/* in its bucket by text, by id */
+	struct rev *idnext;	/* the older revisions of its id */
 	struct rev_set *set;
 };
 

@@ -30,6 +30,7 @@
 #include "lib/backoff.h"
 #include "lib/clock.h"
 #include "lib/conf.h"
+#include "lib/hash.h"
 #include "net/http.h"
 #include "lib/log.h"
 #include "lib/opt.h"
@@ -52,13 +53,13 @@ struct opts {
 	int once;
 };
 
-/* A bounded set of killmail ids: two generations of open-addressing
- * tables; when the young one is half full the old one is dropped, so
- * memory stays fixed and the last DEDUPE_N ids are always remembered. */
+/* A bounded set of killmail ids: two generations of tables; when the
+ * young one holds DEDUPE_N / 2 ids the old one is emptied and becomes the
+ * young one, so memory stays fixed and the last DEDUPE_N / 2 ids at least
+ * are always remembered. */
 #define DEDUPE_N 65536
 struct dedupe {
-	long long *gen[2];
-	size_t used;
+	struct hash gen[2];	/* integer keys: ids > 0 */
 };
 
 struct puller {
@@ -77,41 +78,20 @@ struct puller {
 	int done, once;
 };
 
-static int
-dedupe_has(struct dedupe *d, int g, long long id)
-{
-	size_t i = (size_t)(id * 0x9E3779B97F4A7C15ull) & (DEDUPE_N - 1);
-
-	for (; d->gen[g][i]; i = (i + 1) & (DEDUPE_N - 1))
-		if (d->gen[g][i] == id)
-			return 1;
-	return 0;
-}
-
 /* 1 when id was seen; else remember it and 0. */
 static int
 dedupe_check(struct dedupe *d, long long id)
 {
-	size_t i;
-
-	if (!d->gen[0]) {
-		d->gen[0] = calloc(DEDUPE_N, sizeof(long long));
-		d->gen[1] = calloc(DEDUPE_N, sizeof(long long));
-	}
-	if (dedupe_has(d, 0, id) || dedupe_has(d, 1, id))
+	if (hash_get_int(&d->gen[0], (uint64_t)id) || hash_get_int(&d->gen[1], (uint64_t)id))
 		return 1;
-	if (d->used >= DEDUPE_N / 2) {
-		long long *old = d->gen[1];
+	if (d->gen[0].n >= DEDUPE_N / 2) {
+		struct hash old = d->gen[1];
 
 		d->gen[1] = d->gen[0];
-		d->gen[0] = memset(old, 0, DEDUPE_N * sizeof(long long));
-		d->used = 0;
+		d->gen[0] = old;
+		hash_clear(&d->gen[0]);
 	}
-	i = (size_t)(id * 0x9E3779B97F4A7C15ull) & (DEDUPE_N - 1);
-	while (d->gen[0][i])
-		i = (i + 1) & (DEDUPE_N - 1);
-	d->gen[0][i] = id;
-	d->used++;
+	hash_put_int(&d->gen[0], (uint64_t)id, HASH_INT(1));
 	return 0;
 }
 
@@ -514,8 +494,8 @@ main(int argc, char **argv)
 	if (p.stop || p.once)
 		log_info("stopping next=%lld", p.next);
 	free(p.resp.body);
-	free(p.seen.gen[0]);
-	free(p.seen.gen[1]);
+	hash_free(&p.seen.gen[0]);
+	hash_free(&p.seen.gen[1]);
 	http_free(p.http);
 	return EXIT_DONE;
 }

@@ -12,7 +12,7 @@
  * them between two lines: mails read before go to the old set, after to
  * the new; a file that does not load keeps its previous version; a removed
  * file removes its stream.  --shard K/N keeps the streams whose id hashes to
- * K (stream_hash(id) % N, 0 <= K < N).
+ * K (hash_fnv1a(id) % N, 0 <= K < N: 64-bit FNV-1a).
  *
  * --check [FILE|DIR...] validates (default STREAMS_DIR), prints each error
  * as "PATH: JSONPATH: message" on stdout and exits 100 if there was one,
@@ -36,6 +36,7 @@
 #include "lib/line.h"
 #include "lib/log.h"
 #include "lib/opt.h"
+#include "lib/mem.h"
 #include "lib/out.h"
 #include "json/ndjson.h"
 #include "lib/sig.h"
@@ -82,10 +83,8 @@ warn_err(void *arg, const char *origin, const char *path, const char *msg)
 static void
 go_live(struct fan *f)
 {
-	f->live = calloc(f->set.n + 1, sizeof *f->live);
-	f->cand = calloc(f->set.n + 1, sizeof *f->cand);
-	if (!f->live || !f->cand)
-		log_fatal(EXIT_TEMP, "out of memory");
+	f->live = mem_calloc(f->set.n + 1, sizeof *f->live);
+	f->cand = mem_calloc(f->set.n + 1, sizeof *f->cand);
 	f->nlive = 0;
 	f->ix = index_new();
 	for (size_t i = 0; i < f->set.n; i++) {

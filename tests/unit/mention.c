@@ -145,6 +145,31 @@ main(void)
 	ok(mention_last(ms, "radar", 2) == T0 + 2100, "bad lines are skipped, good ones kept");
 	is_int(mention_save(ms), 0, "nothing changed: nothing to write");
 	mention_close(ms);
+	/* Written in order of id and index, whatever order they came in. */
+	f = fopen(path, "w");
+	for (int i = 39; i >= 0; i--)
+		fprintf(f, "s%02d\t%d\t%d\n", i % 20, i / 20, 1000 + i);
+	fclose(f);
+	ms = mention_open(path);
+	test_rules(ms);
+	is_int(mention_save(ms), 0, "saved with 40 more");
+	mention_close(ms);
+	{
+		char line[256], id[200], pid[200] = "";
+		int n = 0, sorted = 1, idx, pidx = -1;
+
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof line, f)) {
+			sscanf(line, "%199[^\t]\t%d", id, &idx);
+			if (n++ && (strcmp(pid, id) > 0 || (!strcmp(pid, id) && pidx >= idx)))
+				sorted = 0;
+			snprintf(pid, sizeof pid, "%s", id);
+			pidx = idx;
+		}
+		if (f)
+			fclose(f);
+		ok(sorted && n == 42, "the file is in order of id and index (%d lines)", n);
+	}
 	ms = mention_open("/nonexistent/dir/cooldowns");
 	test_max_age();
 	test_wait();
