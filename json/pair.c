@@ -85,7 +85,7 @@ split(const char *line, size_t len, struct pair *pr)
 
 /* A value scanned in place: its span, or n == 0 when it is not valid. */
 static struct pair_span
-scan_span(struct scan *s)
+value_span(struct scan *s)
 {
 	const char *b;
 
@@ -116,12 +116,12 @@ same_mail(const char *line, size_t len, const char *mail, size_t mn, struct pair
 	    line[len - 1] != '}')
 		return -1;
 	scan_init(&s, line + 10, len - 10, 1);	/* the members are at depth 2 */
-	if (!(pr->stream = scan_span(&s)).n || !lit(&s, ",\"mail\":", 8) ||
+	if (!(pr->stream = value_span(&s)).n || !lit(&s, ",\"mail\":", 8) ||
 	    (size_t)(s.end - s.p) < mn + 1 || memcmp(s.p, mail, mn))
 		return -1;
 	pr->mail = (struct pair_span){ s.p, mn };
 	s.p += mn;
-	if (lit(&s, ",\"match\":", 9) && !(pr->match = scan_span(&s)).n)
+	if (lit(&s, ",\"match\":", 9) && !(pr->match = value_span(&s)).n)
 		return -1;
 	if (s.p != s.end - 1 || *s.p != '}')
 		return -1;
