@@ -12,17 +12,19 @@
 /* jq (and others) write big reals such as a wormhole's 1e19 position as
  * integer literals, which jansson refuses: the scanner gives each integer
  * beyond 64 bits a ".0", and jansson reads those as reals (json/scan.h). */
-static json_t *
-parse_bigints(const char *line, size_t len, json_error_t *err)
+json_t *
+ndjson_load(const char *text, size_t len, size_t flags, json_error_t *err)
 {
+	json_t *j = json_loadb(text, len, flags, err);
 	struct buf b = { 0 };
-	json_t *j = NULL;
 	const char *why;
 	size_t col;
 
-	if (scan_bigints(line, len, &b))
-		j = json_loadb(b.p, b.len, JSON_ALLOW_NUL, err);
-	else if (!scan_object(line, len, &why, &col)) {
+	if (j || !strstr(err->text, "too big"))
+		return j;
+	if (scan_bigints(text, len, &b))
+		j = json_loadb(b.p, b.len, flags, err);
+	else if (!scan_object(text, len, &why, &col)) {
 		snprintf(err->text, sizeof err->text, "%s", why);
 		err->column = (int)col;
 	}
@@ -34,10 +36,8 @@ json_t *
 ndjson_parse(const char *line, size_t len, unsigned long lineno)
 {
 	json_error_t err;
-	json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, &err);
+	json_t *j = ndjson_load(line, len, JSON_ALLOW_NUL, &err);
 
-	if (!j && strstr(err.text, "too big"))
-		j = parse_bigints(line, len, &err);
 	if (!j) {
 		log_warn("malformed line skipped line=%lu col=%d error=\"%s\"",
 		    lineno, err.column, err.text);

@@ -100,7 +100,7 @@ static struct stream *
 compile(struct pair_span sp, unsigned long lineno)
 {
 	json_error_t je;
-	json_t *j = json_loadb(sp.p, sp.n, JSON_REJECT_DUPLICATES, &je);
+	json_t *j = ndjson_load(sp.p, sp.n, JSON_REJECT_DUPLICATES, &je);
 	const char *id = json_string_value(json_object_get(j, "id"));
 	char origin[128];
 	struct stream *s;

@@ -95,6 +95,11 @@ is "$(jq -c '[.stream.id, .mail.killmail_id, .match]' "$T/out")" \
 grep -q "done pairs=6 kept=5 pending=2 dropped=1 invalid=0 malformed=0" "$T/err"
 ok $? "... every pair counted"
 is "$(grep -c warning "$T/err")" 0 "... and no warning"
+# a stream as jq writes it: 1e19 as an integer beyond 64 bits
+pair '{"match":{"value":{"min":10000000000000000000}},"targets":[{"stdout":true}],"id":"huge"}' solo |
+	filter1 >"$T/out" 2>"$T/err"
+grep -q "done pairs=1 kept=0 pending=0 dropped=1 invalid=0" "$T/err"
+ok $? "a stream with an integer beyond 64 bits validates (a real), the pair is judged"
 
 # A stream that does not validate (spliced in by hand), or is disabled: dropped.
 {
