@@ -58,7 +58,12 @@ rd_str(struct rd *r, int key)
 	return s;
 }
 
-static int rd_skip(struct rd *r);
+/* A value we do not read: checked, nothing copied. */
+static int
+rd_skip(struct rd *r)
+{
+	return scan_value(&r->s);
+}
 
 /* The members of an object; fn reads (or skips) each value. */
 static int
@@ -97,20 +102,6 @@ rd_arr(struct rd *r, int (*fn)(struct rd *, size_t, void *), void *arg)
 	return more == 0;
 }
 
-static int
-skip_member(struct rd *r, const char *k, void *arg)
-{
-	(void)k, (void)arg;
-	return rd_skip(r);
-}
-
-static int
-skip_item(struct rd *r, size_t i, void *arg)
-{
-	(void)i, (void)arg;
-	return rd_skip(r);
-}
-
 /* Any value; a scalar's value in *v (T_OTHER for objects and arrays). */
 static int
 rd_val(struct rd *r, struct val *v)
@@ -119,10 +110,8 @@ rd_val(struct rd *r, struct val *v)
 	int w;
 
 	v->t = T_OTHER;
-	if (at(r, '{'))
-		return rd_obj(r, skip_member, NULL);
-	if (at(r, '['))
-		return rd_arr(r, skip_item, NULL);
+	if (at(r, '{') || at(r, '['))
+		return scan_value(&r->s);
 	if (at(r, '"')) {
 		v->t = T_STR;
 		return (v->s = rd_str(r, 0)) != NULL;
@@ -139,17 +128,6 @@ rd_val(struct rd *r, struct val *v)
 	v->i = n.i;
 	v->d = n.d;
 	return 1;
-}
-
-static int
-rd_skip(struct rd *r)
-{
-	struct val v;
-	size_t mark = r->alen;
-	int ok = rd_val(r, &v);
-
-	r->alen = mark;
-	return ok;
 }
 
 static double
