@@ -22,7 +22,7 @@
 . "$(dirname "$0")/../tests/lib.sh"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)	# lib.sh assumes tests/t/
 PATH=$BIN:$PATH
-DATA=$(cd "$ROOT/../shared/data" 2>/dev/null && pwd) || { echo "no ../shared/data"; exit 1; }
+DATA=$(cd "${DATA:-$ROOT/../shared/data}" 2>/dev/null && pwd) || { echo "no ../shared/data (DATA= elsewhere)"; exit 1; }
 command -v filter2 >/dev/null || { echo "no filter2 in BIN=$BIN"; exit 1; }
 export USER_AGENT="insight-bench/1 (bench@example.invalid)" STATE_DIR=$T/state
 

@@ -7,41 +7,27 @@
 #include "lib/log.h"
 #include "lib/out.h"
 #include "json/ndjson.h"
+#include "json/scan.h"
 
 /* jq (and others) write big reals such as a wormhole's 1e19 position as
- * integer literals, which jansson refuses; give every integer literal
- * of 19 digits or more a ".0" and parse again, so it becomes a real. */
-static json_t *
-parse_bigints(const char *line, size_t len, json_error_t *err)
+ * integer literals, which jansson refuses: the scanner gives each integer
+ * beyond 64 bits a ".0", and jansson reads those as reals (json/scan.h). */
+json_t *
+ndjson_load(const char *text, size_t len, size_t flags, json_error_t *err)
 {
+	json_t *j = json_loadb(text, len, flags, err);
 	struct buf b = { 0 };
-	size_t i = 0, run;
-	int instr = 0;
-	json_t *j;
+	const char *why;
+	size_t col;
 
-	while (i < len) {
-		char c = line[i];
-
-		if (instr && c == '\\' && i + 1 < len) {
-			buf_add(&b, line + i, 2);	/* an escape: never a quote */
-			i += 2;
-			continue;
-		}
-		if (instr || !(c >= '0' && c <= '9')) {
-			instr ^= c == '"';
-			buf_addc(&b, c);
-			i++;
-			continue;
-		}
-		for (run = i; run < len && line[run] >= '0' && line[run] <= '9'; run++)
-			;
-		buf_add(&b, line + i, run - i);
-		if (run - i >= 19 && (i == 0 || !strchr(".eE+", line[i - 1])) &&
-		    (run == len || !strchr(".eE", line[run])))
-			buf_add(&b, ".0", 2);
-		i = run;
+	if (j || !strstr(err->text, "too big"))
+		return j;
+	if (scan_bigints(text, len, &b))
+		j = json_loadb(b.p, b.len, flags, err);
+	else if (!scan_object(text, len, &why, &col)) {
+		snprintf(err->text, sizeof err->text, "%s", why);
+		err->column = (int)col;
 	}
-	j = json_loadb(b.p, b.len, JSON_ALLOW_NUL, err);
 	buf_free(&b);
 	return j;
 }
@@ -50,10 +36,8 @@ json_t *
 ndjson_parse(const char *line, size_t len, unsigned long lineno)
 {
 	json_error_t err;
-	json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, &err);
+	json_t *j = ndjson_load(line, len, JSON_ALLOW_NUL, &err);
 
-	if (!j && strstr(err.text, "too big"))
-		j = parse_bigints(line, len, &err);
 	if (!j) {
 		log_warn("malformed line skipped line=%lu col=%d error=\"%s\"",
 		    lineno, err.column, err.text);

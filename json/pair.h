@@ -6,7 +6,7 @@
  * pair_read checks a line against the mail read last with one memcmp and
  * scans only the rest, and pair_mail parses a mail's text once for all its
  * pairs.  pair_read still rejects every line that is not one valid JSON
- * object (a validating scanner, no tree built). */
+ * object (json/scan.h: valid as ndjson_parse has it, no tree built). */
 #ifndef PAIR_H
 #define PAIR_H
 #include <stddef.h>
@@ -21,11 +21,14 @@ struct pair_span {
 struct pair {
 	struct pair_span stream, mail, match;
 	size_t close;		/* offset of the object's closing brace */
+	const char *why;	/* when pair_read fails: what is wrong, */
+	size_t col;		/* and where (from 1) */
 };
 
 /* Split line (len bytes, one JSON object) into its members; mail, mn: the
  * text of the mail read last (NULL for none), for the fast path.  0, or -1
- * when the line is not one valid JSON object. */
+ * when the line is not one valid JSON object (pr->why and pr->col say
+ * why, for scan_warn_line). */
 int pair_read(const char *line, size_t len, const char *mail, size_t mn, struct pair *pr);
 /* Both "stream" and "mail" are objects: a pair. */
 int pair_is(const struct pair *pr);

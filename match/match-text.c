@@ -1,26 +1,25 @@
 /* match-text: match_mail_parse, a mail prepared straight from its line of
  * text, the same as match_mail_init would from jansson.  Part of the match
  * module. */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/mem.h"
+#include "json/scan.h"
 #include "match/match-int.h"
 
 /* ---------------------------------------------------- reading mail text */
 
 /* The mail straight from its text, for the two stages that see every mail:
  * jansson would build an object per entity (hundreds per mail) only for us
- * to read a few fields.  Validity follows jansson's (which the other stages
- * use): UTF-8, escapes and surrogates, integers within int64, finite reals,
- * nesting depth; a field of the wrong type is missing, as in
- * match_mail_init. */
+ * to read a few fields.  What is valid is the scanner's (json/scan.h), the
+ * definition ndjson_parse and the pair reader share: an integer beyond 64
+ * bits is a real here as in the tree.  A field of the wrong type is
+ * missing, as in match_mail_init. */
 struct rd {
-	const char *p, *e;
+	struct scan s;
 	struct match_mail *m;
-	int depth;
 	size_t alen;		/* arena in use: unescaped strings */
 	int is_mail, has_victim, has_stream;
 	long fb;		/* the mail's "final_blow", -1 none */
@@ -36,298 +35,99 @@ struct val {
 	const char *s;		/* T_STR, when asked for */
 };
 
-static void
-rd_ws(struct rd *r)
-{
-	while (r->p < r->e && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
-		r->p++;
-}
-
+/* Does a value beginning with c come next? */
 static int
-rd_lit(struct rd *r, const char *w, size_t n)
+at(const struct rd *r, char c)
 {
-	if ((size_t)(r->e - r->p) < n || memcmp(r->p, w, n))
-		return 0;
-	r->p += n;
-	return 1;
+	return r->s.p < r->s.end && *r->s.p == c;
 }
 
-/* The length of the UTF-8 sequence at p, 0 when it is not a valid one
- * (overlong, a surrogate, beyond U+10FFFF, cut short). */
-static int
-utf8_len(const unsigned char *p, const unsigned char *e)
-{
-	unsigned c = *p, n, cp, min;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07, min = 0x10000;
-	else
-		return 0;
-	if ((size_t)(e - p) < n)
-		return 0;
-	for (unsigned i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return (int)n;
-}
-
-static int
-hex4(const char *p, unsigned *v)
-{
-	*v = 0;
-	for (int i = 0; i < 4; i++) {
-		int c = (unsigned char)p[i], d = c >= '0' && c <= '9' ? c - '0' :
-		    c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-
-		if (d < 0)
-			return 0;
-		*v = *v << 4 | (unsigned)d;
-	}
-	return 1;
-}
-
-static char *
-put_utf8(char *d, unsigned cp)
-{
-	if (cp < 0x80)
-		*d++ = (char)cp;
-	else if (cp < 0x800)
-		*d++ = (char)(0xc0 | cp >> 6), *d++ = (char)(0x80 | (cp & 0x3f));
-	else if (cp < 0x10000)
-		*d++ = (char)(0xe0 | cp >> 12), *d++ = (char)(0x80 | (cp >> 6 & 0x3f)),
-		*d++ = (char)(0x80 | (cp & 0x3f));
-	else
-		*d++ = (char)(0xf0 | cp >> 18), *d++ = (char)(0x80 | (cp >> 12 & 0x3f)),
-		*d++ = (char)(0x80 | (cp >> 6 & 0x3f)), *d++ = (char)(0x80 | (cp & 0x3f));
-	return d;
-}
-
-/* \uXXXX, or a surrogate pair of two; the code point, 0 when invalid
- * (\u0000 too: jansson refuses it unless asked). */
-static unsigned
-rd_escape_u(struct rd *r)
-{
-	unsigned hi, lo;
-
-	if (r->e - r->p < 4 || !hex4(r->p, &hi))
-		return 0;
-	r->p += 4;
-	if (hi >= 0xdc00 && hi <= 0xdfff)
-		return 0;
-	if (hi < 0xd800 || hi > 0xdbff)
-		return hi;
-	if (r->e - r->p < 6 || r->p[0] != '\\' || r->p[1] != 'u' || !hex4(r->p + 2, &lo) ||
-	    lo < 0xdc00 || lo > 0xdfff)
-		return 0;
-	r->p += 6;
-	return 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
-}
-
-/* A string, checked; unescaped into the arena (NUL-terminated) and its
- * start returned, or NULL when it is not a valid string.  Unescaped text
- * is never longer than its JSON, so the arena (the size of the text) has
- * room for every string of the mail. */
+/* A string, checked, unescaped into the arena (NUL-terminated); its start,
+ * or NULL when it is not a valid string.  Unescaped text is never longer
+ * than its JSON, so the arena (the size of the text) has room for every
+ * string of the mail.  A \u0000 ends it, as jansson's C string ends. */
 static const char *
-rd_str(struct rd *r)
+rd_str(struct rd *r, int key)
 {
-	char *s = r->m->arena + r->alen, *d = s;
-	static const char esc[] = "\"\\/bfnrt", out[] = "\"\\/\b\f\n\r\t";
+	char *s = r->m->arena + r->alen;
+	size_t n;
 
-	if (!rd_lit(r, "\"", 1))
+	if (!scan_string(&r->s, key, s, &n))
 		return NULL;
-	while (r->p < r->e) {
-		unsigned char c = *r->p++;
-		const char *x;
-		unsigned cp;
-		int n;
-
-		if (c == '"') {
-			*d++ = 0;
-			r->alen = (size_t)(d - r->m->arena);
-			return s;
-		}
-		if (c < 0x20)
-			return NULL;
-		if (c == '\\') {
-			if (r->p >= r->e)
-				return NULL;
-			c = *r->p++;
-			if (c == 'u') {
-				if (!(cp = rd_escape_u(r)))
-					return NULL;
-				d = put_utf8(d, cp);
-			} else if (c && (x = strchr(esc, c)))
-				*d++ = out[x - esc];
-			else
-				return NULL;
-		} else if (c < 0x80)
-			*d++ = (char)c;
-		else if ((n = utf8_len((const unsigned char *)r->p - 1, (const unsigned char *)r->e))) {
-			memcpy(d, r->p - 1, (size_t)n);
-			d += n;
-			r->p += n - 1;
-		} else
-			return NULL;
-	}
-	return NULL;
+	r->alen += n + 1;
+	return s;
 }
 
-static size_t
-rd_digits(struct rd *r)
-{
-	const char *b = r->p;
-
-	while (r->p < r->e && *r->p >= '0' && *r->p <= '9')
-		r->p++;
-	return (size_t)(r->p - b);
-}
-
-/* A number: an integer (no fraction, no exponent) within int64, or a
- * finite real. */
+/* A value we do not read: checked, nothing copied. */
 static int
-rd_num(struct rd *r, struct val *v)
+rd_skip(struct rd *r)
 {
-	const char *b = r->p, *d;
-	char buf[512], *end;
-	int real = 0;
-
-	rd_lit(r, "-", 1);
-	d = r->p;
-	if (!rd_digits(r) || (*d == '0' && r->p - d > 1))
-		return 0;
-	if (rd_lit(r, ".", 1) && (real = 1) && !rd_digits(r))
-		return 0;
-	if (r->p < r->e && (*r->p == 'e' || *r->p == 'E')) {
-		real = 1;
-		r->p++;
-		if (!rd_lit(r, "+", 1))
-			rd_lit(r, "-", 1);
-		if (!rd_digits(r))
-			return 0;
-	}
-	if ((size_t)(r->p - b) >= sizeof buf)
-		return 0;
-	memcpy(buf, b, (size_t)(r->p - b));
-	buf[r->p - b] = 0;
-	errno = 0;
-	if (real) {
-		v->t = T_REAL;
-		v->d = strtod(buf, &end);
-		return isfinite(v->d);
-	}
-	v->t = T_INT;
-	v->i = strtoll(buf, &end, 10);
-	v->d = (double)v->i;
-	return errno != ERANGE;
+	return scan_value(&r->s);
 }
-
-static int rd_skip(struct rd *r);
 
 /* The members of an object; fn reads (or skips) each value. */
 static int
 rd_obj(struct rd *r, int (*fn)(struct rd *, const char *, void *), void *arg)
 {
-	if (!rd_lit(r, "{", 1) || ++r->depth > 2048)
+	int more;
+
+	if (!scan_open(&r->s, '{'))
 		return 0;
-	rd_ws(r);
-	if (rd_lit(r, "}", 1))
-		return r->depth--, 1;
-	for (;;) {
+	for (size_t i = 0; (more = scan_next(&r->s, '}', i)) > 0; i++) {
 		size_t mark = r->alen, n;
 		const char *k;
 		char key[32];	/* every key we read is shorter */
 
-		rd_ws(r);
-		if (!(k = rd_str(r)))
+		if (!(k = rd_str(r, 1)) || !scan_colon(&r->s))
 			return 0;
 		n = strlen(k);
 		memcpy(key, n < sizeof key ? k : "\x01", n < sizeof key ? n + 1 : 2);
 		r->alen = mark;
-		rd_ws(r);
-		if (!rd_lit(r, ":", 1))
-			return 0;
-		rd_ws(r);
 		if (!fn(r, key, arg))
 			return 0;
-		rd_ws(r);
-		if (rd_lit(r, "}", 1))
-			return r->depth--, 1;
-		if (!rd_lit(r, ",", 1))
-			return 0;
 	}
+	return more == 0;
 }
 
 static int
 rd_arr(struct rd *r, int (*fn)(struct rd *, size_t, void *), void *arg)
 {
-	size_t i = 0;
+	int more;
 
-	if (!rd_lit(r, "[", 1) || ++r->depth > 2048)
+	if (!scan_open(&r->s, '['))
 		return 0;
-	rd_ws(r);
-	if (rd_lit(r, "]", 1))
-		return r->depth--, 1;
-	for (;; i++) {
-		rd_ws(r);
+	for (size_t i = 0; (more = scan_next(&r->s, ']', i)) > 0; i++)
 		if (!fn(r, i, arg))
 			return 0;
-		rd_ws(r);
-		if (rd_lit(r, "]", 1))
-			return r->depth--, 1;
-		if (!rd_lit(r, ",", 1))
-			return 0;
-	}
-}
-
-static int
-skip_member(struct rd *r, const char *k, void *arg)
-{
-	(void)k, (void)arg;
-	return rd_skip(r);
-}
-
-static int
-skip_item(struct rd *r, size_t i, void *arg)
-{
-	(void)i, (void)arg;
-	return rd_skip(r);
+	return more == 0;
 }
 
 /* Any value; a scalar's value in *v (T_OTHER for objects and arrays). */
 static int
 rd_val(struct rd *r, struct val *v)
 {
+	struct scan_num n;
+	int w;
+
 	v->t = T_OTHER;
-	if (r->p >= r->e)
-		return 0;
-	switch (*r->p) {
-	case '{': return rd_obj(r, skip_member, NULL);
-	case '[': return rd_arr(r, skip_item, NULL);
-	case '"': v->t = T_STR; return (v->s = rd_str(r)) != NULL;
-	case 't': v->t = T_TRUE; return rd_lit(r, "true", 4);
-	case 'f': v->t = T_FALSE; return rd_lit(r, "false", 5);
-	case 'n': v->t = T_NULL; return rd_lit(r, "null", 4);
-	default: return rd_num(r, v);
+	if (at(r, '{') || at(r, '['))
+		return scan_value(&r->s);
+	if (at(r, '"')) {
+		v->t = T_STR;
+		return (v->s = rd_str(r, 0)) != NULL;
 	}
-}
-
-static int
-rd_skip(struct rd *r)
-{
-	struct val v;
-	size_t mark = r->alen;
-	int ok = rd_val(r, &v);
-
-	r->alen = mark;
-	return ok;
+	if (at(r, 't') || at(r, 'f') || at(r, 'n')) {
+		if (!scan_word(&r->s, &w))
+			return 0;
+		v->t = w < 0 ? T_NULL : w ? T_TRUE : T_FALSE;
+		return 1;
+	}
+	if (!scan_number(&r->s, &n))
+		return 0;
+	v->t = n.real ? T_REAL : T_INT;
+	v->i = n.i;
+	v->d = n.d;
+	return 1;
 }
 
 static double
@@ -358,7 +158,7 @@ static int
 rd_ent(struct rd *r, struct match_ent *e)
 {
 	*e = (struct match_ent){ 0, NULL };
-	if (r->p < r->e && *r->p == '{') {
+	if (at(r, '{')) {
 		if (!rd_obj(r, ent_member, e))
 			return 0;
 		if (!e->id)
@@ -384,7 +184,7 @@ static int
 rd_hull(struct rd *r, struct match_ent *e)
 {
 	e[0] = e[1] = e[2] = (struct match_ent){ 0, NULL };
-	if (r->p < r->e && *r->p == '{') {
+	if (at(r, '{')) {
 		if (!rd_obj(r, hull_member, e))
 			return 0;
 		if (!e[0].id)
@@ -434,7 +234,7 @@ rd_party(struct rd *r, struct match_party *p, int victim, int *final_blow)
 
 	memset(p, 0, sizeof *p);
 	p->damage = p->security_status = NAN;
-	if (r->p < r->e && *r->p == '{') {
+	if (at(r, '{')) {
 		if (!rd_obj(r, party_member, &pr))
 			return 0;
 	} else if (!rd_skip(r))
@@ -469,7 +269,7 @@ rd_attackers(struct rd *r)
 {
 	r->m->nattackers = 0;
 	r->m->final_blow = -1;
-	if (r->p < r->e && *r->p == '[')
+	if (at(r, '['))
 		return rd_arr(r, attacker_item, NULL);
 	return rd_skip(r);
 }
@@ -504,7 +304,7 @@ rd_system(struct rd *r)
 	m->system = m->constellation = m->region = (struct match_ent){ 0, NULL };
 	m->security = NAN;
 	r->space = NULL;
-	if (r->p < r->e && *r->p == '{') {
+	if (at(r, '{')) {
 		if (!rd_obj(r, system_member, NULL))
 			return 0;
 		if (!m->system.id)
@@ -535,7 +335,7 @@ rd_value(struct rd *r)
 {
 	for (int i = 0; i < 4; i++)
 		r->m->value[i] = NAN;
-	if (r->p < r->e && *r->p == '{')
+	if (at(r, '{'))
 		return rd_obj(r, value_member, NULL);
 	return rd_skip(r);
 }
@@ -557,7 +357,7 @@ static int
 rd_labels(struct rd *r)
 {
 	match_no_labels(r->m);
-	if (r->p < r->e && *r->p == '[') {
+	if (at(r, '[')) {
 		match_add_label(r->m, NULL);
 		return rd_arr(r, label_item, NULL);
 	}
@@ -599,7 +399,7 @@ top_member(struct rd *r, const char *k, void *arg)
 	(void)arg;
 	r->has_stream |= !strcmp(k, "stream");
 	if (!strcmp(k, "victim")) {
-		r->has_victim = r->p < r->e && *r->p == '{';
+		r->has_victim = at(r, '{');
 		return rd_party(r, &r->m->victim, 1, NULL);
 	}
 	if (!strcmp(k, "attackers"))
@@ -643,7 +443,7 @@ mail_clear(struct match_mail *m)
 int
 match_mail_parse(struct match_mail *m, const char *text, size_t len)
 {
-	struct rd r = { text, text + len, m, 0, 0, 0, 0, 0, -1, NULL, NULL };
+	struct rd r = { .m = m, .fb = -1 };
 
 	match_mail_jq_free(m);
 	if (len + 1 > m->caparena) {
@@ -655,12 +455,13 @@ match_mail_parse(struct match_mail *m, const char *text, size_t len)
 	m->text = text;
 	m->len = len;
 	mail_clear(m);
-	rd_ws(&r);
-	if (r.p >= r.e || *r.p != '{' || !rd_obj(&r, top_member, NULL))
+	scan_init(&r.s, text, len, 0);
+	scan_ws(&r.s);
+	if (!rd_obj(&r, top_member, NULL) || !scan_end(&r.s)) {
+		m->why = r.s.why;
+		m->why_col = (size_t)(r.s.at - text) + 1;
 		return -1;
-	rd_ws(&r);
-	if (r.p != r.e)
-		return -1;
+	}
 	m->time = match_time_str(r.time);
 	if (r.fb >= 0 && (size_t)r.fb < m->nattackers)
 		m->final_blow = r.fb;

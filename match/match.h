@@ -82,6 +82,8 @@ struct match_mail {
 	const json_t *json;		/* the mail (borrowed); NULL when parsed */
 	const char *text;		/* its text (borrowed) when parsed */
 	size_t len;
+	const char *why;		/* match_mail_parse's -1: what is wrong */
+	size_t why_col;			/* and where (from 1) */
 	int64_t killmail_id;
 	double time;			/* unix seconds; NAN missing */
 	struct match_ent system, constellation, region;
@@ -114,8 +116,9 @@ int match_mail_init(struct match_mail *m, const json_t *mail);
  * times faster, for stream-fanout and filter1.  Validates as jansson does
  * (UTF-8, escapes, integer range, depth).  Returns 1 for a mail (an object
  * with a "killmail_id", a "victim" object and no "stream"), 0 for any other
- * object, -1 when text is not one JSON object.  text must outlive m (a jq
- * test reads it). */
+ * object, -1 when text is not one JSON object (m->why and m->why_col say
+ * why).  Valid is what ndjson_parse reads (json/scan.h).  text must outlive
+ * m (a jq test reads it). */
 int match_mail_parse(struct match_mail *m, const char *text, size_t len);
 void match_mail_free(struct match_mail *m);
 

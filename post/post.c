@@ -55,6 +55,7 @@
 #include "lib/out.h"
 #include "lib/mem.h"
 #include "json/pair.h"
+#include "json/scan.h"
 #include "post/post.h"
 #include "lib/sig.h"
 #include "post/spool.h"
@@ -72,7 +73,7 @@ static struct {
 	int reading, stopping, pending, sigfd;
 	double deadline, global_until, invalid_since;
 	long invalid;
-	unsigned long posted, limited, retried, dead, rejected, expired, dup;
+	unsigned long posted, limited, retried, dead, rejected, expired, dup, malformed;
 } E;
 
 /* The posts of this turn, queued once their segment is durable. */
@@ -387,11 +388,8 @@ accept_line(const char *line, size_t len, unsigned long lineno)
 	json_t *j;
 
 	if (pair_read(line, len, last.text.p, last.text.len, &pr) < 0) {
-		/* Not one JSON object: ndjson_parse says why, once (and were the
-		 * scanner ever stricter than jansson, the line is no pair). */
-		if ((j = ndjson_parse(line, len, lineno)))
-			pass(line, len);
-		json_decref(j);
+		scan_warn_line(lineno, pr.why, pr.col);
+		E.malformed++;
 		return;
 	}
 	if (!pair_is(&pr))
@@ -753,9 +751,9 @@ post_run(const struct post_platform *pf, const struct post_conf *c)
 	}
 	pass_flush();
 	log_info("done posted=%lu limited=%lu retried=%lu dead=%lu rejected=%lu "
-	    "expired=%lu duplicate=%lu left=%ld invalid=%ld queued_max=%ld", E.posted,
+	    "expired=%lu duplicate=%lu left=%ld invalid=%ld queued_max=%ld malformed=%lu", E.posted,
 	    E.limited, E.retried, E.dead, E.rejected, E.expired, E.dup, hook_queued(),
-	    E.invalid, hook_queued_max());
+	    E.invalid, hook_queued_max(), E.malformed);
 	if (!http_inflight(E.http))
 		http_free(E.http);
 	dedupe_close();

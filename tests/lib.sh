@@ -83,9 +83,10 @@ start_redis() {
 	wait_until 10 redis-cli -s "$_sock" ping >/dev/null
 }
 
-# real_data: the directory of ../shared/data, or skip the whole script
+# real_data: the directory of ../shared/data (REAL_DATA= elsewhere), or
+# skip the whole script
 real_data() {
-	REAL_DATA=$(cd "$ROOT/../shared/data" 2>/dev/null && pwd) ||
+	REAL_DATA=$(cd "${REAL_DATA:-$ROOT/../shared/data}" 2>/dev/null && pwd) ||
 		skip_all "no ../shared/data beside the repository"
 	[ -s "$REAL_DATA/killmails.ndjson" ] || skip_all "no ../shared/data/killmails.ndjson"
 }

@@ -86,7 +86,7 @@ static struct {
 	struct cache *cache;
 	struct mail *head, *tail;
 	int live, max_mails, ordered, tickers;
-	unsigned long in, out, skipped;
+	unsigned long in, out, skipped, malformed;
 	struct pending pend;	/* the lines saved at the last stop */
 } g;
 
@@ -305,8 +305,9 @@ take(char *line, size_t len, unsigned long lineno, int replayed)
 	char path[160];
 
 	g.in++;
-	if (!j) {
+	if (!j) {		/* ndjson_parse said why */
 		g.skipped++;
+		g.malformed++;
 		return;
 	}
 	pkg = mailbuild_normalise(j, &pass);
@@ -384,9 +385,9 @@ report(void)
 	cache_stats(g.cache, &c);
 	log_info("done lines=%lu mails=%lu skipped=%lu esi_requests=%lu names_requests=%lu "
 	    "retries=%lu asked=%lu cached=%lu shared=%lu stale_served=%lu "
-	    "lru_entries=%zu lru_bytes=%zu redis_hits=%lu",
+	    "lru_entries=%zu lru_bytes=%zu redis_hits=%lu malformed=%lu",
 	    g.in, g.out, g.skipped, s.requests, s.names_requests, s.retries, s.asked,
-	    s.cached, s.shared, s.stale_served, c.entries, c.bytes, c.redis_hits);
+	    s.cached, s.shared, s.stale_served, c.entries, c.bytes, c.redis_hits, g.malformed);
 }
 
 struct loop {

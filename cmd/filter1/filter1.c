@@ -38,6 +38,7 @@
 #include "match/match.h"
 #include "json/ndjson.h"
 #include "json/pair.h"
+#include "json/scan.h"
 #include "lib/sig.h"
 #include "match/stream.h"
 
@@ -68,7 +69,7 @@ struct f1 {
 	struct match_verdict v;
 	struct match_ctx cx;
 	struct buf out;
-	unsigned long pairs, kept, pending, dropped, bad;
+	unsigned long pairs, kept, pending, dropped, bad, malformed;
 };
 
 static const void *
@@ -105,7 +106,7 @@ static struct stream *
 compile(struct pair_span sp, unsigned long lineno)
 {
 	json_error_t je;
-	json_t *j = json_loadb(sp.p, sp.n, JSON_REJECT_DUPLICATES, &je);
+	json_t *j = ndjson_load(sp.p, sp.n, JSON_REJECT_DUPLICATES, &je);
 	const char *id = json_string_value(json_object_get(j, "id"));
 	char origin[128];
 	struct stream *s;
@@ -147,7 +148,9 @@ mail_of(struct f1 *f, struct pair_span sp, unsigned long lineno)
 	f->mailtext.len = 0;
 	buf_add(&f->mailtext, sp.p, sp.n);
 	if (!(f->have_mail = match_mail_parse(&f->m, f->mailtext.p, sp.n) >= 0)) {
-		log_warn("malformed mail skipped line=%lu", lineno);
+		/* not after pair_read (one definition), but never silent */
+		log_warn("pair dropped: its mail does not read line=%lu error=\"%s\"", lineno,
+		    f->m.why);
 		return -1;
 	}
 	f->cx.now = clock_wall();
@@ -186,8 +189,10 @@ on_pair(struct f1 *f, const char *line, const struct pair *pr, unsigned long lin
 		f->bad++;
 		return;
 	}
-	if (mail_of(f, pr->mail, lineno) < 0)
+	if (mail_of(f, pr->mail, lineno) < 0) {
+		f->bad++;
 		return;
+	}
 	if ((r = match_eval(e->s->match, &f->m, &f->cx, &f->v)) == MATCH_FALSE) {
 		f->dropped++;
 		return;
@@ -205,7 +210,8 @@ on_line(void *arg, char *line, size_t len, unsigned long lineno)
 	struct pair pr;
 
 	if (pair_read(line, len, f->have_mail ? f->mailtext.p : NULL, f->mailtext.len, &pr) < 0) {
-		log_warn("malformed line skipped line=%lu", lineno);
+		scan_warn_line(lineno, pr.why, pr.col);
+		f->malformed++;
 		return;
 	}
 	if (pair_is(&pr) && !pr.match.n)
@@ -244,8 +250,8 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	fcntl(1, F_SETPIPE_SZ, 1 << 20);	/* pairs are big: fewer wake-ups */
 	line_filter(sfd, on_line, stop_signal, &f);
-	log_info("done pairs=%lu kept=%lu pending=%lu dropped=%lu invalid=%lu",
-	    f.pairs, f.kept, f.pending, f.dropped, f.bad);
+	log_info("done pairs=%lu kept=%lu pending=%lu dropped=%lu invalid=%lu malformed=%lu",
+	    f.pairs, f.kept, f.pending, f.dropped, f.bad, f.malformed);
 	cache_clear(&f);
 	hash_free(&f.entries);
 	match_mail_free(&f.m);

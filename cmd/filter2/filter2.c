@@ -59,6 +59,7 @@
 #include "mention.h"
 #include "json/ndjson.h"
 #include "json/pair.h"
+#include "json/scan.h"
 #include "pairout.h"
 #include "rev.h"
 #include "lib/sig.h"
@@ -101,7 +102,7 @@ static struct {
 	double drain;		/* seconds to finish a line at SIGTERM */
 	char pending_path[4096];
 	struct buf mt, line;		/* a new match; a line rebuilt */
-	unsigned long in, passed, pending, matched, dropped, mentions, other;
+	unsigned long in, passed, pending, matched, dropped, mentions, other, malformed;
 } F;
 
 /* ------------------------------------------------------------ distances */
@@ -280,7 +281,8 @@ take_line(const char *line, size_t len, unsigned long lineno, int replayed)
 	struct pair pr;
 
 	if (pair_read(line, len, F.last.p, F.last.len, &pr) < 0) {
-		log_warn("malformed line skipped line=%lu", lineno);
+		scan_warn_line(lineno, pr.why, pr.col);
+		F.malformed++;
 		return;
 	}
 	F.in++;
@@ -475,10 +477,10 @@ report(void)
 	log_info("done pairs=%lu passed=%lu pending=%lu matched=%lu dropped=%lu "
 	    "mentions=%lu other=%lu waiting=%zu most_waiting=%zu systems_asked=%lu "
 	    "gates_asked=%lu gates_inferred=%lu gates_kept=%lu walks=%lu reached=%lu "
-	    "esi_asked=%lu esi_cached=%lu esi_requests=%lu", F.in, F.passed, F.pending,
-	    F.matched, F.dropped, F.mentions, F.other, F.held.n, F.held.most, gs.systems,
+	    "esi_asked=%lu esi_cached=%lu esi_requests=%lu malformed=%lu", F.in, F.passed,
+	    F.pending, F.matched, F.dropped, F.mentions, F.other, F.held.n, F.held.most, gs.systems,
 	    gs.gates, gs.gates_inferred, gs.kept, gs.walks, gs.reached, es.asked, es.cached,
-	    es.requests);
+	    es.requests, F.malformed);
 }
 
 static void

@@ -35,7 +35,8 @@ held_mail_of(struct held_set *hs, struct pair_span sp, json_t *mj)
 	h->len = sp.n;
 	h->refs = 2;		/* the pair's and hs->last's */
 	if (match_mail_parse(&h->m, h->text, h->len) < 0) {
-		/* stricter than ndjson_parse (integers beyond int64): the tree */
+		/* never once pair_read has passed it (one definition of valid);
+		 * were it to happen, the tree */
 		h->j = json_incref(mj);
 		match_mail_init(&h->m, h->j);
 	}

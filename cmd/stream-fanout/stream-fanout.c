@@ -39,6 +39,7 @@
 #include "lib/mem.h"
 #include "lib/out.h"
 #include "json/ndjson.h"
+#include "json/scan.h"
 #include "lib/sig.h"
 #include "match/stream.h"
 
@@ -69,7 +70,7 @@ struct fan {
 	unsigned *cand;
 	struct match_mail m;
 	struct buf mail;		/* the mail as written in pairs */
-	unsigned long mails, pairs;
+	unsigned long mails, pairs, other, malformed;
 };
 
 static void
@@ -162,7 +163,10 @@ fan_mail(struct fan *f, const char *line, size_t len)
 	if (!n)
 		return;
 	if (!compact(line, len)) {
-		j = json_loadb(line, len, 0, NULL);
+		/* valid (match_mail_parse said so), with ndjson_parse's rule for
+		 * integers beyond 64 bits that plain jansson refuses */
+		if (!(j = ndjson_parse(line, len, 0)))
+			log_fatal(EXIT_BUG, "a mail that read no longer parses");
 		f->mail.len = 0;
 		ndjson_dump(&f->mail, j);
 		json_decref(j);
@@ -184,22 +188,22 @@ fan_mail(struct fan *f, const char *line, size_t len)
 }
 
 /* Mails are read straight from their text (match_mail_parse); anything
- * else that is an object passes.  jansson explains a malformed line. */
+ * else that is an object passes.  The scanner explains a malformed line. */
 static void
 on_line(void *arg, char *line, size_t len, unsigned long lineno)
 {
 	struct fan *f = arg;
 	int r = match_mail_parse(&f->m, line, len);
-	json_t *j;
 
 	if (r > 0)
 		fan_mail(f, line, len);
 	else if (r == 0) {
+		f->other++;
 		out_put(line, len);
 		out_put("\n", 1);
-	} else if ((j = ndjson_parse(line, len, lineno))) {
-		log_warn("malformed line skipped line=%lu", lineno);
-		json_decref(j);
+	} else {
+		scan_warn_line(lineno, f->m.why, f->m.why_col);
+		f->malformed++;
 	}
 }
 
@@ -297,7 +301,8 @@ main(int argc, char **argv)
 	fcntl(1, F_SETPIPE_SZ, 1 << 20);	/* pairs are big: fewer wake-ups */
 	load(&f, 1);
 	line_filter(sfd, on_line, on_signals, &f);
-	log_info("done mails=%lu pairs=%lu", f.mails, f.pairs);
+	log_info("done mails=%lu pairs=%lu other=%lu malformed=%lu", f.mails, f.pairs,
+	    f.other, f.malformed);
 	drop_live(&f);
 	stream_set_free(&f.set);
 	match_mail_free(&f.m);

@@ -28,6 +28,9 @@ from datetime import datetime, timezone
 
 LY = 9.46e15                       # CCP's jump-range light year, metres
 BASE = (-9.0e16, 1.0e16, -4.0e16)  # universe position of grid point (0,0,0)
+# Wormhole space is far off, as in EVE: 19-digit coordinates with many
+# significant digits, which jq writes as integer literals (z beyond 64 bits).
+WH_BASE = (6.82439111092887e18, 1.7007138104750124e18, -9.808807909109498e18)
 TIME0 = 1783123200                 # 2026-07-04T00:00:00Z
 
 # ---------------------------------------------------------------- universe
@@ -865,7 +868,8 @@ def main():
               ["constellation_id", "name", "region_id"], CONSTELLATIONS)
     rows = []
     for sid, name, cons, sec, (gx, gy, gz) in SYSTEMS:
-        pos = [BASE[0] + gx * LY, BASE[1] + gy * LY, BASE[2] + gz * LY]
+        b = WH_BASE if 31000000 <= sid < 32000000 else BASE
+        pos = [b[0] + gx * LY, b[1] + gy * LY, b[2] + gz * LY]
         rows.append((sid, name, cons, const_region[cons], sec, *pos))
     write_tsv(os.path.join(o.out, "systems.tsv"),
               ["system_id", "name", "constellation_id", "region_id",

@@ -22,7 +22,7 @@ STREAMS='[
  {"id":"tama-both","near":[{"system":30002813,"jumps":6,"lightyears":5}]},
  {"id":"wh-ly","near":[{"system":31000520,"lightyears":40}]},
  {"id":"two","near":[{"system":30000848,"jumps":4},{"system":30002813,"jumps":4}]}]'
-# (the mail's own text: jq would write big reals as integers jansson refuses)
+# (the mail's own text, as esi-resolve wrote it; jq would rewrite its numbers)
 python3 -c '
 import json, sys
 ss = json.loads(sys.argv[1])

@@ -142,6 +142,8 @@ is "$(jq -c '[.. | objects | select(has("ticker"))] | length' "$T/out2" | sort -
 esi-resolve <"$T/bad.in" >"$T/bad.out" 2>"$T/bad.err"
 is "$?" 0 "bad input: exit 0"
 is "$(grep -c warning "$T/bad.err")" 7 "one warning per bad line"
+grep -q 'info: done lines=11 .* malformed=2$' "$T/bad.err"
+ok $? "the two lines that are no JSON object are counted as malformed"
 is "$(jq -c 'if .receipt then "receipt" elif .stream then "pair" else .killmail_id end' "$T/bad.out" | tr '\n' ' ')" \
 	'"receipt" "pair" 1000000 ' "pairs and receipts pass through unchanged, the good package resolves"
 grep -q 'skipped killmail_id=1000000' "$T/bad.err"

@@ -63,6 +63,27 @@ stream-fanout -d "$S" <"$T/mixed" >"$T/out" 2>"$T/err"
 is "$(head -3 "$T/out")" "$(head -3 "$T/mixed")" "receipts, pairs and unknown objects pass through unchanged"
 is "$(tail -n +4 "$T/out" | jq -r .stream.id | tr '\n' ' ')" "b-region victims " "the mail after them is paired"
 is "$(grep -c 'warning: malformed line skipped' "$T/err")" 2 "one warning per malformed line"
+is "$(grep -c 'warning: malformed line skipped line=[45] col=[0-9]* error="..*"$' "$T/err")" 2 \
+	"each says where and why"
+grep -q "done mails=1 pairs=2 other=3 malformed=2" "$T/err"
+ok $? "malformed lines are counted, and the lines passed through"
+
+# Mails as jq writes them: big reals as integers beyond 64 bits (a
+# wormhole's 1e19), spaced or compact, and \u0000 in a name, are the same
+# mails: the same pairs, none lost.
+jq -c '.system.position = {"x": -12345000000000000000, "y": 9223372036854775808, "z": 4500000000000000000}
+	| .victim.character.name |= (if . then . + "\u0000" else . end)' "$T/mails" >"$T/big"
+head -2 "$T/big" | python3 -c 'import json, sys
+for l in sys.stdin: print(json.dumps(json.loads(l)))' >>"$T/big"	# spaced: stream-fanout compacts them
+stream-fanout -d "$S" <"$T/big" >"$T/out" 2>"$T/err"
+is "$?" 0 "mails with integers beyond 64 bits: exit 0"
+is "$(jq -c '[.mail.killmail_id, .stream.id]' "$T/out" | tr -d '\n')" \
+	'[1001,"victims"][1002,"b-region"][1002,"victims"][1003,"rich"][1004,"a-wormholes"][1001,"victims"][1002,"b-region"][1002,"victims"]' \
+	"... the same pairs as without them"
+is "$(grep -c warning "$T/err")" 0 "... and no warning"
+is "$(sed -n 6p "$T/out" | jq -S -c .mail)" "$(sed -n 1p "$T/out" | jq -S -c .mail)" \
+	"a spaced mail carries the same values as its compact twin"
+is "$(sed -n 6p "$T/out" | grep -c ', \|": ')" 0 "... compacted"
 
 # A last line without a newline is still a mail.
 sed -n 4p "$T/mails" | tr -d '\n' | stream-fanout -d "$S" >"$T/out" 2>/dev/null

@@ -70,6 +70,36 @@ filter1 <"$T/bad" >"$T/out" 2>"$T/err"
 is "$?" 0 "malformed lines do not stop filter1"
 is "$(wc -l <"$T/out")" 2 "only the two good pairs come out"
 is "$(grep -c 'warning: malformed' "$T/err")" 9 "one warning per malformed line"
+is "$(grep -c 'warning: malformed line skipped line=[0-9]* col=[0-9]* error="..*"$' "$T/err")" 9 \
+	"each says where and why"
+grep -q 'line=5 col=[0-9]* error="invalid UTF-8 in string"' "$T/err"
+ok $? "... the reason is the scanner's"
+grep -q "done pairs=2 kept=2 pending=0 dropped=0 invalid=0 malformed=9" "$T/err"
+ok $? "malformed lines are counted"
+
+# Mails as jq writes them (a wormhole's 1e19 position as an integer beyond
+# 64 bits, \u0000 in a name): the same verdicts, every pair counted.
+bigmail() { mail "$1" | jq -c '.system.position = {"x": -12345000000000000000, "y": 9223372036854775808, "z": 4500000000000000000}
+	| .victim.character.name += "\u0000"'; }
+{
+	for n in solo gang; do
+		for s in "$S_LOSS" "$S_KILL" "$S_NEAR"; do
+			printf '{"stream":%s,"mail":%s}\n' "$s" "$(bigmail $n)"
+		done
+	done
+} >"$T/big"
+head -6 "$T/in" | filter1 >"$T/want" 2>/dev/null
+filter1 <"$T/big" >"$T/out" 2>"$T/err"
+is "$(jq -c '[.stream.id, .mail.killmail_id, .match]' "$T/out")" \
+	"$(jq -c '[.stream.id, .mail.killmail_id, .match]' "$T/want")" "integers beyond 64 bits: the same verdicts"
+grep -q "done pairs=6 kept=5 pending=2 dropped=1 invalid=0 malformed=0" "$T/err"
+ok $? "... every pair counted"
+is "$(grep -c warning "$T/err")" 0 "... and no warning"
+# a stream as jq writes it: 1e19 as an integer beyond 64 bits
+pair '{"match":{"value":{"min":10000000000000000000}},"targets":[{"stdout":true}],"id":"huge"}' solo |
+	filter1 >"$T/out" 2>"$T/err"
+grep -q "done pairs=1 kept=0 pending=0 dropped=1 invalid=0" "$T/err"
+ok $? "a stream with an integer beyond 64 bits validates (a real), the pair is judged"
 
 # A stream that does not validate (spliced in by hand), or is disabled: dropped.
 {

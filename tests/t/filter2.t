@@ -136,6 +136,10 @@ cmp -s "$T/pass.in" "$T/pass.out"
 ok $? "pass: pairs without pending, receipts and unknown objects pass unchanged, in order"
 is "$(requests | wc -l)" 0 "pass: no request to ESI"
 is "$(grep -c 'warning: malformed line' "$T/pass.err")" 1 "pass: one warning for the malformed line"
+grep -q 'warning: malformed line skipped line=53 col=11 error="value expected"' "$T/pass.err"
+ok $? "pass: ... saying where and why"
+grep -q 'info: done pairs=52 .* malformed=1$' "$T/pass.err"
+ok $? "pass: ... and counted"
 
 # 4b. bytes: a pair written is its line as it came with only the value of
 # "match" replaced (or "match" added before the closing brace), whatever the

@@ -49,7 +49,8 @@ is "$(sed -n 2p "$T/in1")" "$(grep '"killmail_id":2,' "$T/out1" | grep -v receip
 grep -qF "$(sed -n 3p "$T/in1")" "$T/out1"; ok $? "a stdout pair passes unchanged"
 grep -q '"killmail_id":1,"hash"' "$T/out1"; ok $((! $?)) "an all-Discord pair stops here"
 grep -qx '{"other":1}' "$T/out1"; ok $? "unknown objects pass"
-grep -q 'malformed line skipped line=6' "$T/err1"; ok $? "malformed line: one warning"
+grep -q 'malformed line skipped line=6 col=1 error="' "$T/err1"; ok $? "malformed line: one warning, saying why"
+grep -q 'info: done .* malformed=1$' "$T/err1"; ok $? "malformed line: counted"
 is "$(receipts posted "$T/out1")" 2 "two receipts posted"
 is "$(count 1)" 2 "fake received both"
 grep -q 'tok\|webhooks' "$T/out1" "$T/err1" | grep -v '"discord":"' >/dev/null

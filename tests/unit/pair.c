@@ -1,10 +1,12 @@
-/* pair: the validating scanner against jansson (as ndjson_parse reads a
- * line), on hand-written lines and on many generated ones, valid and
- * broken; the fast path for the mail read last; pair_mail_json's cache. */
+/* pair: the validating scanner, the pair reader and the mail reader
+ * against jansson (as ndjson_parse reads a line), on hand-written lines and
+ * on many generated ones, valid and broken (big integers among them); the fast path for the mail read last; pair_mail_json's cache. */
 #include <stdlib.h>
 
 #include "lib/log.h"
 #include "json/pair.h"
+#include "json/scan.h"
+#include "match/match.h"
 #include "tap.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -99,10 +101,21 @@ agree(const char *line, size_t len, int *valid)
 {
 	json_t *j = ndjson_parse(line, len, 0);
 	struct pair pr, fast;
+	struct match_mail m = { 0 };
+	const char *why;
+	size_t col;
 	char *mail;
 	int r = pair_read(line, len, NULL, 0, &pr), ok;
 
 	*valid = j != NULL;
+	/* the other readers of the one definition: the scanner, the mail */
+	ok = scan_object(line, len, &why, &col) == *valid &&
+	    (match_mail_parse(&m, line, len) >= 0) == *valid;
+	match_mail_free(&m);
+	if (!ok) {
+		json_decref(j);
+		return 0;
+	}
 	if (!j || r < 0) {
 		json_decref(j);
 		return !j && r < 0;
@@ -274,10 +287,12 @@ gen_value(struct buf *b, int d, int pretty)
 {
 	static const char *const nums[] = { "0", "-0", "7", "-42", "3.25", "-0.5e-7",
 		"1E+30", "9223372036854775807", "9223372036854775808", "-12345678901234567890",
-		"1e308", "2.5e-400", "30000142", "1.7976931348623157e308" };
+		"1e308", "2.5e-400", "30000142", "1.7976931348623157e308",
+		"10000000000000000000", "-4500000000000000000", "123456789012345690000000",
+		"-9223372036854775809", "1e400", "-1000000000000000000000000000000000000000" };
 	static const char *const lits[] = { "true", "false", "null" };
 	unsigned k = rnd(d > 3 ? 3 : 6);
-	const char *s = k == 1 ? nums[rnd(14)] : lits[rnd(3)];
+	const char *s = k == 1 ? nums[rnd(20)] : lits[rnd(3)];
 
 	if (k == 0)
 		gen_string(b);

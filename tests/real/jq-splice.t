@@ -1,0 +1,59 @@
+#!/bin/bash
+# The real day 2021-11-29 of ../shared/data (one killmail in three, chosen
+# here at run time) through the seven stages against the fakes, plain and
+# with `jq -c .` between every two stages: exactly the same posts.  jq
+# writes the coordinates of wormhole systems (about 1e19 metres) as 19- and
+# 20-digit integer literals; every stage reads them.  Streams: 100 from
+# bench/streams/gen.py over the day's mails, a catch-all, a wormhole board
+# and a light-year radar around a wormhole.
+. "$(dirname "$0")/../lib.sh"
+. "$ROOT/tests/t/jq-splice.sh"
+real_data
+splice_need
+UNIVERSE=$REAL_DATA
+
+grep '"killmail_time": *"2021-11-29' "$REAL_DATA/killmails.ndjson" | awk 'NR % 3 == 1' >"$T/day"
+n=$(wc -l <"$T/day")
+[ "$n" -gt 1000 ] || skip_all "the day 2021-11-29 is not in ../shared/data ($n killmails)"
+python3 "$ROOT/tests/gen/mails.py" --killmails "$T/day" "$REAL_DATA" >"$T/mails" || exit 1
+S=$T/streams
+python3 "$ROOT/bench/streams/gen.py" --mails "$T/mails" --count 100 --out "$S" --seed 1 >/dev/null || exit 1
+wh=$(jq -r 'select(.system.space == "wormhole") | .system.id' "$T/mails" | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }')
+cat >"$S/zz-all.json" <<'EOF'
+{"name": "Everything", "targets": [{"discord": "$HOOK_ALL"}]}
+EOF
+cat >"$S/zz-wh.json" <<'EOF'
+{"match": {"space": ["wormhole"]}, "targets": [{"discord": "$HOOK_WH"}, {"slack": "$SLACK_WH"}]}
+EOF
+printf '{"match": {"near": [{"system": %s, "lightyears": 20}]}, "targets": [{"discord": "$HOOK_NEAR"}]}\n' \
+	"${wh:-31000005}" >"$S/zz-near.json"
+
+splice_fakes "$T/day"
+for f in $(seq 0 96); do export "FEED_$f=$d_url/api/webhooks/$((2000 + f))/tok$f"; done
+diag "$n killmails, $(jq -r 'select(.system.space == "wormhole") | 1' "$T/mails" | wc -l) in wormholes;" \
+	"$(ls "$S" | wc -l) streams; radar around system $wh"
+
+splice_run plain
+splice_run jq jq
+splice_posts plain >"$T/plain.posts"
+splice_posts jq >"$T/jq.posts"
+
+is "$(splice_done plain esi-resolve mails)" "$n" "without jq: every killmail resolved"
+ok "$([ "$(grep -c '^"d1003 ' "$T/plain.posts")" -gt 0 ]; echo $?)" \
+	"without jq: the wormhole radar posts ($(grep -c '^"d1003 ' "$T/plain.posts"))"
+big=$(grep -cE '"[xyz]":-?[0-9]{19,}[,}]' "$T/jq/mails")
+ok "$([ "$big" -gt 0 ]; echo $?)" "jq wrote coordinates as 19-digit integers in $big mails"
+
+cmp -s "$T/plain.posts" "$T/jq.posts"
+ok $? "jq between every two stages: exactly the same posts ($(wc -l <"$T/jq.posts"))"
+diff "$T/plain.posts" "$T/jq.posts" | head -5 | while read -r l; do diag "${l:0:200}"; done
+for st in stream-fanout filter1 filter2 post-discord post-slack; do
+	is "$(splice_done jq "$st" malformed)" 0 "with jq: $st read every line"
+done
+for k in pairs kept invalid; do
+	is "$(splice_done jq filter1 $k)" "$(splice_done plain filter1 $k)" "filter1 $k: the same"
+done
+is "$(splice_done jq filter2 matched)" "$(splice_done plain filter2 matched)" "filter2 matched: the same"
+is "$(cat "$T"/jq/*.err "$T"/plain/*.err | grep -c 'warning\|fatal')" 0 "no warning or fatal line in either pass"
+
+done_testing

@@ -1,0 +1,66 @@
+#!/bin/bash
+# A `jq -c .` spliced between every two stages changes nothing: the same
+# posts, to the same webhooks, with the same bodies, as without it.  jq
+# writes a wormhole's 19-digit coordinates as integer literals, some beyond
+# 64 bits; every stage reads them (as reals) and loses no line.  Synthetic
+# fixtures, whose wormhole systems lie far off as in EVE.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/jq-splice.sh"
+splice_need
+
+FX=$T/fx
+fixtures "$FX" --mails 200 >/dev/null || skip_all "no fixtures (tests/gen/fixtures.py)"
+UNIVERSE=$FX
+splice_fakes "$FX"
+
+S=$T/streams
+mkdir -p "$S"
+cat >"$S/all.json" <<'EOF'
+{"name": "Everything", "targets": [{"discord": "$HOOK_ALL"}]}
+EOF
+cat >"$S/wh.json" <<'EOF'
+{"match": {"space": ["wormhole"]}, "targets": [{"discord": "$HOOK_WH"}, {"slack": "$SLACK_WH"}]}
+EOF
+cat >"$S/near.json" <<'EOF'
+{"match": {"near": [{"system": 31000001, "lightyears": 30}]}, "targets": [{"discord": "$HOOK_NEAR"}]}
+EOF
+cat >"$S/sec.json" <<'EOF'
+{"match": {"space": ["highsec"]}, "targets": [{"slack": "$SLACK_SEC", "style": "compact"}]}
+EOF
+cat >"$S/big.json" <<'EOF'
+{"match": {"value": {"min": 1e9}}, "targets": [{"discord": "$HOOK_BIG"}]}
+EOF
+
+splice_run plain
+splice_run jq jq
+splice_posts plain >"$T/plain.posts"
+splice_posts jq >"$T/jq.posts"
+
+n=$(wc -l <"$FX/killmails.ndjson")
+is "$(splice_done plain esi-resolve mails)" "$n" "without jq: every killmail resolved"
+is "$(grep -c '^"d1001 ' "$T/plain.posts")" "$n" "without jq: every mail posted to the catch-all stream"
+ok "$([ "$(grep -c '^"d1003 ' "$T/plain.posts")" -gt 0 ]; echo $?)" \
+	"without jq: the wormhole near-stream posts ($(grep -c '^"d1003 ' "$T/plain.posts"))"
+
+# jq wrote what the stages used to lose
+big=$(grep -cE '"[xyz]":-?[0-9]{19,}[,}]' "$T/jq/mails")
+beyond=$(grep -oE '"[xyz]":-?[0-9]{19,}[,}]' "$T/jq/mails" |
+	awk -F: '{ v = $2; sub(/[,}]$/, "", v); sub(/^-/, "", v) } length(v) > 19 || v > "9223372036854775807"' | wc -l)
+ok "$([ "$big" -gt 0 ] && [ "$beyond" -gt 0 ]; echo $?)" \
+	"jq wrote wormhole coordinates as 19-digit integers in $big mails ($beyond beyond 64 bits)"
+
+cmp -s "$T/plain.posts" "$T/jq.posts"
+ok $? "jq between every two stages: exactly the same posts ($(wc -l <"$T/jq.posts"))"
+[ -s "$T/jq.posts" ] || diag "no posts at all"
+diff "$T/plain.posts" "$T/jq.posts" | head -5 | while read -r l; do diag "${l:0:200}"; done
+
+for st in stream-fanout filter1 filter2 post-discord post-slack; do
+	is "$(splice_done jq "$st" malformed)" 0 "with jq: $st read every line"
+done
+is "$(splice_done jq filter1 kept)" "$(splice_done plain filter1 kept)" "filter1 keeps as many pairs"
+is "$(splice_done jq filter1 invalid)" 0 "filter1: no pair invalid"
+is "$(splice_done jq filter2 matched)" "$(splice_done plain filter2 matched)" "filter2 matches as many"
+is "$(cat "$T"/jq/*.err "$T"/plain/*.err | grep -c 'warning\|fatal\|ERROR')" 0 \
+	"no warning, fatal or sanitizer line in either pass"
+
+done_testing
