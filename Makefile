@@ -15,6 +15,9 @@
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/insight
+SYSCONFDIR ?= $(PREFIX)/etc
+STATEDIR ?= /var/lib/insight
 B ?= build
 
 CC ?= cc
@@ -97,22 +100,55 @@ check-real: deps
 	@$(MAKE) --no-print-directory all
 	BIN=$(CURDIR)/$(B)/bin REAL=1 prove $(PROVEFLAGS) tests/real/*.t
 
+# Every manual page in the tree, whatever its section (tools: 1, formats: 5).
+MANS = $(shell find . -path ./.git -prune -o -path './build*' -prune -o \
+	-path ./debian -prune -o -name '*.[1-8]' -type f -print)
+
+# The tools, then the rest.  An installed insight keeps its streams in
+# SYSCONFDIR/insight/streams.d and its state in STATEDIR, whatever the
+# current directory: written into it here.  Stream files already there are
+# the site's and are not replaced.
 install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	mkdir -p $(DESTDIR)$(BINDIR)
 	for t in $(TOOLS); do install -m 755 $(B)/bin/$$t $(DESTDIR)$(BINDIR)/; done
-	for s in $(SCRIPTS); do [ ! -f bin/$$s ] || install -m 755 bin/$$s $(DESTDIR)$(BINDIR)/; done
-	for m in cmd/*/*.1 bin/*.1; do [ ! -f $$m ] || install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
-	mkdir -p $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(PREFIX)/share/insight/streams.d
-	install -m 644 man/insight-streams.5 $(DESTDIR)$(MANDIR)/man5/
-	install -m 644 VERSION $(DESTDIR)$(PREFIX)/share/insight/
-	install -m 644 streams.d/*.json $(DESTDIR)$(PREFIX)/share/insight/streams.d/
-	rm -rf $(DESTDIR)$(PREFIX)/share/insight/services
-	cp -R services $(DESTDIR)$(PREFIX)/share/insight/services
+	@$(MAKE) --no-print-directory install-share
+
+install-share:
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(SYSCONFDIR)/insight/streams.d
+	sed -e 's|^STATE_DIR=$${STATE_DIR:-var}$$|STATE_DIR=$${STATE_DIR:-$(STATEDIR)}|' \
+	    -e 's|^STREAMS_DIR=$${STREAMS_DIR:-streams.d}$$|STREAMS_DIR=$${STREAMS_DIR:-$(SYSCONFDIR)/insight/streams.d}|' \
+	    bin/insight >$(DESTDIR)$(BINDIR)/insight.tmp
+	grep -q '^STATE_DIR=$${STATE_DIR:-$(STATEDIR)}$$' $(DESTDIR)$(BINDIR)/insight.tmp
+	grep -q '^STREAMS_DIR=$${STREAMS_DIR:-$(SYSCONFDIR)/insight/streams.d}$$' $(DESTDIR)$(BINDIR)/insight.tmp
+	chmod 755 $(DESTDIR)$(BINDIR)/insight.tmp && mv $(DESTDIR)$(BINDIR)/insight.tmp $(DESTDIR)$(BINDIR)/insight
+	for m in $(MANS); do s=$${m##*.}; mkdir -p $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	rm -rf $(DESTDIR)$(DATADIR)/services
+	cp -R services $(DESTDIR)$(DATADIR)/services
+	install -m 644 VERSION $(DESTDIR)$(DATADIR)/
+	mkdir -p $(DESTDIR)$(DATADIR)/streams.d
+	install -m 644 streams.d/*.json $(DESTDIR)$(DATADIR)/streams.d/
+	for f in streams.d/*.json; do d=$(DESTDIR)$(SYSCONFDIR)/insight/$$f; \
+		[ -e $$d ] || install -m 644 $$f $$d || exit 1; done
+
+# The Debian package (debian/) of the tree as it is, built in a copy:
+# $(B)/deb/insightcore_VERSION_ARCH.deb.  Installs debhelper and lintian
+# when missing; lintian must pass (debian/*.lintian-overrides say why each
+# remaining tag is there).
+deb:
+	@sh tests/deps.sh deb
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	tar -c --exclude=./.git --exclude='./build*' --exclude=./var --exclude=./results . | \
+		tar -x -C $(B)/deb/src
+	cd $(B)/deb/src && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error,warning --info $(B)/deb/*.changes
+	@ls $(B)/deb/*.deb
 
 # The pipeline in the foreground against the live zKillboard and ESI, with
 # this repository's streams.d; state and run directory in var/.  ^C stops
-# it in order (insight down).
-run: all
+# it in order (insight down).  Installs what is missing first, as check.
+run: deps
+	@$(MAKE) --no-print-directory all
 	PATH="$(CURDIR)/$(B)/bin:$$PATH" STATE_DIR=var STREAMS_DIR=streams.d exec bin/insight up
 
 # The whole pipeline against the fakes on ../shared/data (or synthetic
@@ -124,5 +160,5 @@ bench: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all san deps check check-real install clean run bench
+.PHONY: all san deps check check-real install install-share deb clean run bench
 .SECONDARY:
