@@ -83,7 +83,7 @@ $(B)/san/t/%.t: $(B)/san/obj/tests/unit/%.o $(B)/san/tools.a $(patsubst %,$(B)/s
 
 san: $(addprefix $(B)/san/bin/,$(TOOLS)) $(addprefix $(B)/san/t/,$(addsuffix .t,$(UNITS)))
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
 
 deps:
 	@sh tests/deps.sh
@@ -144,6 +144,11 @@ deb:
 	lintian --fail-on error,warning --info $(B)/deb/*.changes
 	@ls $(B)/deb/*.deb
 
+# As root: build the package, install it, run it as a service would run,
+# remove and purge it (tests/pkg/).  CI runs it.
+check-pkg:
+	prove $(PROVEFLAGS) tests/pkg/*.t
+
 # The pipeline in the foreground against the live zKillboard and ESI, with
 # this repository's streams.d; state and run directory in var/.  ^C stops
 # it in order (insight down).  Installs what is missing first, as check.
@@ -160,5 +165,5 @@ bench: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all san deps check check-real install install-share deb clean run bench
+.PHONY: all san deps check check-real install install-share deb check-pkg clean run bench
 .SECONDARY:
