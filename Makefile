@@ -40,7 +40,6 @@ LIBS_post-slack    = post net json lib
 LAYERS := lib json net match post
 TOOLS := redisq-pull esi-resolve stream-fanout filter1 filter2 post-discord post-slack
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*.c))
-SCRIPTS := insight
 
 objs = $(patsubst %.c,$(2)/obj/%.o,$(wildcard $(1)/*.c))
 

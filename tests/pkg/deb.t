@@ -104,8 +104,10 @@ as_unit() {	# as_unit COMMAND...: as the service would run it
 	(cd / && umask "$mask" && exec setpriv --reuid="$user" --regid="$user" --init-groups \
 		--no-new-privs env -i "${envs[@]}" "$@")
 }
+# as as_unit, but its pid is the service's main pid (insight's)
 # shellcheck disable=SC2086
-as_unit $exec_start >"$T/svc.out" 2>"$T/svc.err" &
+(cd / && umask "$mask" && exec setpriv --reuid="$user" --regid="$user" --init-groups \
+	--no-new-privs env -i "${envs[@]}" $exec_start) >"$T/svc.out" 2>"$T/svc.err" &
 svc=$!
 RUN=/var/lib/insight/run
 wait_until 60 grep -q 'insight: info: up:' "$T/svc.err"
