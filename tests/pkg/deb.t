@@ -58,6 +58,8 @@ for m in $(cd "$ROOT" && find . -path ./.git -prune -o -path './build*' -prune -
 	[ -f "/usr/share/man/man${f##*.}/$f.gz" ] || missing="$missing $f"
 done
 is "$missing" "" "every manual page of the tree, in its section"
+v=$(dpkg-query -W -f='${Version}' $pkg)
+is "$(/usr/bin/insight -V) $(/usr/bin/filter1 -V)" "insight $v filter1 $v" "insight -V and the tools' -V: the package's version ($v)"
 ok "$([ -x /usr/share/insight/services/fifo-holder/run ]; echo $?)" "the s6 service templates in /usr/share/insight/services"
 diff -r "$ROOT/streams.d" /etc/insight/streams.d >/dev/null
 ok $? "/etc/insight/streams.d: the example streams"

@@ -50,6 +50,10 @@ echo '{"targets": [{"stdout": true}]}' >"$T/all.json"
 	"$D/usr/bin/insight" try "$T/all.json" "$T/kills" 2>"$T/try.err") >"$T/try.out"
 is "$(grep -c '^all -> stdout: ' "$T/try.out")" 5 "installed insight try: finds its services' formatter"
 
+is "$("$D/usr/bin/insight" -V)" "insight $(cat "$ROOT/VERSION")" "installed insight -V: the VERSION installed beside it"
+is "$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' "$ROOT/debian/changelog")" "$(cat "$ROOT/VERSION")" \
+	"the package's version (debian/changelog) is VERSION"
+
 # a second install keeps what the site changed
 echo '{"name": "mine", "targets": [{"stdout": true}]}' >"$D/etc/insight/streams.d/default.json"
 inst
