@@ -15,6 +15,9 @@
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/insight
+SYSCONFDIR ?= $(PREFIX)/etc
+STATEDIR ?= /var/lib/insight
 B ?= build
 
 CC ?= cc
@@ -37,7 +40,6 @@ LIBS_post-slack    = post net json lib
 LAYERS := lib json net match post
 TOOLS := redisq-pull esi-resolve stream-fanout filter1 filter2 post-discord post-slack
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*.c))
-SCRIPTS := insight
 
 objs = $(patsubst %.c,$(2)/obj/%.o,$(wildcard $(1)/*.c))
 
@@ -80,7 +82,7 @@ $(B)/san/t/%.t: $(B)/san/obj/tests/unit/%.o $(B)/san/tools.a $(patsubst %,$(B)/s
 
 san: $(addprefix $(B)/san/bin/,$(TOOLS)) $(addprefix $(B)/san/t/,$(addsuffix .t,$(UNITS)))
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
 
 deps:
 	@sh tests/deps.sh
@@ -97,22 +99,60 @@ check-real: deps
 	@$(MAKE) --no-print-directory all
 	BIN=$(CURDIR)/$(B)/bin REAL=1 prove $(PROVEFLAGS) tests/real/*.t
 
+# Every manual page in the tree, whatever its section (tools: 1, formats: 5).
+MANS = $(shell find . -path ./.git -prune -o -path './build*' -prune -o \
+	-path ./debian -prune -o -name '*.[1-8]' -type f -print)
+
+# The tools, then the rest.  An installed insight keeps its streams in
+# SYSCONFDIR/insight/streams.d and its state in STATEDIR, whatever the
+# current directory: written into it here.  Stream files already there are
+# the site's and are not replaced.
 install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	mkdir -p $(DESTDIR)$(BINDIR)
 	for t in $(TOOLS); do install -m 755 $(B)/bin/$$t $(DESTDIR)$(BINDIR)/; done
-	for s in $(SCRIPTS); do [ ! -f bin/$$s ] || install -m 755 bin/$$s $(DESTDIR)$(BINDIR)/; done
-	for m in cmd/*/*.1 bin/*.1; do [ ! -f $$m ] || install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done
-	mkdir -p $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(PREFIX)/share/insight/streams.d
-	install -m 644 man/insight-streams.5 $(DESTDIR)$(MANDIR)/man5/
-	install -m 644 VERSION $(DESTDIR)$(PREFIX)/share/insight/
-	install -m 644 streams.d/*.json $(DESTDIR)$(PREFIX)/share/insight/streams.d/
-	rm -rf $(DESTDIR)$(PREFIX)/share/insight/services
-	cp -R services $(DESTDIR)$(PREFIX)/share/insight/services
+	@$(MAKE) --no-print-directory install-share
+
+install-share:
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(SYSCONFDIR)/insight/streams.d
+	sed -e 's|^STATE_DIR=$${STATE_DIR:-var}$$|STATE_DIR=$${STATE_DIR:-$(STATEDIR)}|' \
+	    -e 's|^STREAMS_DIR=$${STREAMS_DIR:-streams.d}$$|STREAMS_DIR=$${STREAMS_DIR:-$(SYSCONFDIR)/insight/streams.d}|' \
+	    bin/insight >$(DESTDIR)$(BINDIR)/insight.tmp
+	grep -q '^STATE_DIR=$${STATE_DIR:-$(STATEDIR)}$$' $(DESTDIR)$(BINDIR)/insight.tmp
+	grep -q '^STREAMS_DIR=$${STREAMS_DIR:-$(SYSCONFDIR)/insight/streams.d}$$' $(DESTDIR)$(BINDIR)/insight.tmp
+	chmod 755 $(DESTDIR)$(BINDIR)/insight.tmp && mv $(DESTDIR)$(BINDIR)/insight.tmp $(DESTDIR)$(BINDIR)/insight
+	for m in $(MANS); do s=$${m##*.}; mkdir -p $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	rm -rf $(DESTDIR)$(DATADIR)/services
+	cp -R services $(DESTDIR)$(DATADIR)/services
+	install -m 644 VERSION $(DESTDIR)$(DATADIR)/
+	mkdir -p $(DESTDIR)$(DATADIR)/streams.d
+	install -m 644 streams.d/*.json $(DESTDIR)$(DATADIR)/streams.d/
+	for f in streams.d/*.json; do d=$(DESTDIR)$(SYSCONFDIR)/insight/$$f; \
+		[ -e $$d ] || install -m 644 $$f $$d || exit 1; done
+
+# The Debian package (debian/) of the tree as it is, built in a copy:
+# $(B)/deb/insightcore_VERSION_ARCH.deb.  Installs debhelper and lintian
+# when missing; lintian must pass (debian/*.lintian-overrides say why each
+# remaining tag is there).
+deb:
+	@sh tests/deps.sh deb
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	tar -c --exclude=./.git --exclude='./build*' --exclude=./var --exclude=./results . | \
+		tar -x -C $(B)/deb/src
+	cd $(B)/deb/src && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error,warning --info $(B)/deb/*.changes
+	@ls $(B)/deb/*.deb
+
+# As root: build the package, install it, run it as a service would run,
+# remove and purge it (tests/pkg/).  CI runs it.
+check-pkg:
+	prove $(PROVEFLAGS) tests/pkg/*.t
 
 # The pipeline in the foreground against the live zKillboard and ESI, with
 # this repository's streams.d; state and run directory in var/.  ^C stops
-# it in order (insight down).
-run: all
+# it in order (insight down).  Installs what is missing first, as check.
+run: deps
+	@$(MAKE) --no-print-directory all
 	PATH="$(CURDIR)/$(B)/bin:$$PATH" STATE_DIR=var STREAMS_DIR=streams.d exec bin/insight up
 
 # The whole pipeline against the fakes on ../shared/data (or synthetic
@@ -124,5 +164,5 @@ bench: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all san deps check check-real install clean run bench
+.PHONY: all san deps check check-real install install-share deb check-pkg clean run bench
 .SECONDARY:
