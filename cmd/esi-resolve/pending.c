@@ -10,30 +10,16 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/state.h"
 #include "json/ndjson.h"
 #include "pending.h"
-
-static void
-mkdirs(const char *dir)
-{
-	char p[4096];
-
-	snprintf(p, sizeof p, "%s", dir);
-	for (char *s = p + 1; *s; s++)
-		if (*s == '/') {
-			*s = 0;
-			mkdir(p, 0755);
-			*s = '/';
-		}
-	if (mkdir(p, 0755) && errno != EEXIST)
-		log_fatal(EXIT_TEMP, "mkdir %s: %s", p, strerror(errno));
-}
 
 void
 pending_init(struct pending *p, const char *dir, const char *name)
 {
-	mkdirs(dir);
+	state_dir(dir);
 	snprintf(p->path, sizeof p->path, "%s/%s", dir, name);
+	state_private(p->path);
 }
 
 /* The mails of the last stop, replayed before stdin; the file goes when
@@ -124,7 +110,7 @@ pending_save_begin(struct pending *p)
 	char tmp[4096 + 8];
 
 	snprintf(tmp, sizeof tmp, "%s.tmp", p->path);
-	if (!(p->f = fopen(tmp, "w")))
+	if (!(p->f = state_create(tmp)))
 		log_fatal(EXIT_TEMP, "open %s: %s", tmp, strerror(errno));
 	p->saved = 0;
 }

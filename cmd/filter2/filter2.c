@@ -63,6 +63,7 @@
 #include "pairout.h"
 #include "rev.h"
 #include "lib/sig.h"
+#include "lib/state.h"
 #include "match/stream.h"
 
 static const char usage_text[] =
@@ -511,9 +512,9 @@ setup(const char *url, const char *redis, const char *dir)
 	F.revs = rev_set_new(F.esi);
 	geo_set_keep(F.geo, geo_keep, F.cache);
 	dir = conf_str(dir, "STATE_DIR", "var");
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		log_fatal(EXIT_TEMP, "cannot create state dir=%s: %s", dir, strerror(errno));
+	state_dir(dir);
 	snprintf(F.pending_path, sizeof F.pending_path, "%s/filter2.pending", dir);
+	state_private(F.pending_path);
 	snprintf(path, sizeof path, "%s/filter2.cooldowns", dir);
 	F.ms = mention_open(path);
 }

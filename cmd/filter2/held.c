@@ -8,6 +8,7 @@
 #include "held.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/state.h"
 
 static void
 held_mail_put(struct held_mail *h)
@@ -101,7 +102,7 @@ held_save(const struct held_set *hs, const char *path, struct buf *b)
 		return;
 	}
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	if (!(f = fopen(tmp, "w")))
+	if (!(f = state_create(tmp)))
 		log_fatal(EXIT_TEMP, "cannot save waiting pairs path=%s: %s", tmp, strerror(errno));
 	for (i = 0; i < hs->n; i++) {
 		held_line(&hs->v[i], b);

@@ -9,6 +9,7 @@
 #include "lib/hash.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/state.h"
 #include "mention.h"
 
 /* When rule idx of stream id last fired.  Its key in the table is the
@@ -107,6 +108,7 @@ mention_open(const char *path)
 	if (!path)
 		return ms;
 	ms->path = mem_strdup(path);
+	state_private(path);
 	if ((f = fopen(path, "r"))) {
 		load(ms, f);
 		fclose(f);
@@ -164,7 +166,7 @@ mention_save(struct mention_state *ms)
 	if (!ms->dirty || !ms->path)
 		return 0;
 	snprintf(tmp, sizeof tmp, "%s.tmp", ms->path);
-	if (!(f = fopen(tmp, "w")))
+	if (!(f = state_create(tmp)))
 		return -1;
 	write_sorted(ms, f);
 	/* fsync before rename: after a crash the file is the old or the new one. */

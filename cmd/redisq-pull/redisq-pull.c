@@ -36,6 +36,7 @@
 #include "lib/opt.h"
 #include "json/ndjson.h"
 #include "lib/sig.h"
+#include "lib/state.h"
 
 static const char usage_text[] =
     "usage: redisq-pull [-hVvq] [-1] [-f SEQ] [-s DIR] > packages\n"
@@ -162,7 +163,7 @@ cursor_save(struct puller *p)
 	FILE *f;
 
 	snprintf(tmp, sizeof tmp, "%s.tmp", p->cursor_path);
-	if (!(f = fopen(tmp, "w")))
+	if (!(f = state_create(tmp)))
 		log_fatal(EXIT_TEMP, "cannot write cursor path=%s: %s", tmp, strerror(errno));
 	fprintf(f, "%lld\n", p->next);
 	if (fflush(f) || fsync(fileno(f)) || fclose(f) || rename(tmp, p->cursor_path))
@@ -176,9 +177,10 @@ cursor_load(struct puller *p)
 {
 	char b[64], *end;
 	long long n;
-	FILE *f = fopen(p->cursor_path, "r");
+	FILE *f;
 
-	if (!f) {
+	state_private(p->cursor_path);
+	if (!(f = fopen(p->cursor_path, "r"))) {
 		if (errno != ENOENT)
 			log_warn("cannot read cursor path=%s: %s", p->cursor_path, strerror(errno));
 		return -1;
@@ -442,8 +444,7 @@ setup(struct puller *p, const struct opts *o)
 	p->last_req = -1e9;
 	backoff_init(&p->err, conf_num(NULL, "R2Z2_BACKOFF", 1), 60);
 	backoff_init(&p->ban, conf_num(NULL, "R2Z2_BAN_WAIT", 300), 3600);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		log_fatal(EXIT_TEMP, "cannot create state dir=%s: %s", dir, strerror(errno));
+	state_dir(dir);
 	snprintf(path, sizeof path, "%s/redisq-pull.cursor", dir);
 	p->cursor_path = path;
 	srandom(getpid() ^ (unsigned)clock_mono());
