@@ -6,8 +6,10 @@
  * head (404) it waits at least R2Z2_HEAD_WAIT seconds and asks for the same
  * number again; a number missing below the head is skipped after a few
  * tries with a warning; after a long run of such skips it re-reads
- * sequence.json and jumps forward.  A package carrying sequence_updated
- * makes it fetch that older number again.  Killmails already written are
+ * sequence.json and jumps forward.  A package of the forward walk carrying
+ * sequence_updated makes it fetch that older number once more; what a
+ * package fetched again names is not followed, so a chain of such files
+ * costs one request each and a cycle ends.  Killmails already written are
  * dropped (bounded memory).  The cursor (the next number to fetch) is saved
  * atomically after each line.
  *
@@ -276,8 +278,9 @@ emit(struct puller *p, json_t *pkg, long long seq)
 	ndjson_out(pkg);
 }
 
+/* again: seq was fetched once more, for a sequence_updated. */
 static void
-take_package(struct puller *p, long long seq)
+take_package(struct puller *p, long long seq, int again)
 {
 	json_t *pkg = ndjson_parse(p->resp.body, p->resp.len, (unsigned long)seq);
 	json_int_t upd;
@@ -286,7 +289,11 @@ take_package(struct puller *p, long long seq)
 		return;		/* warned; a broken file is skipped like a missing one */
 	emit(p, pkg, seq);
 	upd = json_integer_value(json_object_get(pkg, "sequence_updated"));
-	if (upd > 0 && upd < p->next && p->nrefetch < 64)
+	/* Only the forward walk sends us back: each rewrite is announced by a
+	 * newer file, and following what a refetched file names would walk a
+	 * chain N -> N-1 -> ... again from every link (quadratic) and two
+	 * files naming each other forever. */
+	if (!again && upd > 0 && upd < seq && p->nrefetch < 64)
 		p->refetch[p->nrefetch++] = upd;
 	if (seq > p->head)
 		p->head = seq;
@@ -343,7 +350,7 @@ step_r2z2(struct puller *p)
 	if (p->resp.class == HTTP_OK) {
 		backoff_reset(&p->err);
 		backoff_reset(&p->ban);
-		take_package(p, seq);
+		take_package(p, seq, again);
 		if (!again) {
 			p->next++;
 			p->tries = p->skipped_run = 0;
