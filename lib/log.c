@@ -35,19 +35,47 @@ log_verbose(int delta)
 		log_level = LOG_DEBUG;
 }
 
+/* Copy s to d (room: n, n > 4) with control characters escaped, so that
+ * a value from data (a file name, a server's error text) can neither split
+ * the line nor forge one: \n \r \t, else \xHH.  Returns the length. */
+static size_t
+escape(char *d, size_t n, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t k = 0;
+	unsigned char c;
+
+	for (; (c = (unsigned char)*s) && k + 4 < n; s++) {
+		if (c >= 0x20 && c != 0x7f) {
+			d[k++] = (char)c;
+			continue;
+		}
+		d[k++] = '\\';
+		if (c == '\n' || c == '\r' || c == '\t')
+			d[k++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		else {
+			d[k++] = 'x';
+			d[k++] = hex[c >> 4];
+			d[k++] = hex[c & 15];
+		}
+	}
+	return k;
+}
+
 /* One write(2)-sized line so concurrent writers to one log do not interleave. */
 static void
 vlog(int level, const char *fmt, va_list ap)
 {
-	char line[4096];
-	int n;
+	char msg[4096], line[4096];
+	size_t n;
 
 	if (level > log_level)
 		return;
-	n = snprintf(line, sizeof line, "%s: %s: ", log_prog, names[level]);
-	n += vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
-	if (n > (int)sizeof line - 2)
-		n = sizeof line - 2;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	n = (size_t)snprintf(line, sizeof line, "%s: %s: ", log_prog, names[level]);
+	if (n > sizeof line / 2)
+		n = sizeof line / 2;	/* a program name that long: cut */
+	n += escape(line + n, sizeof line - n - 1, msg);
 	line[n++] = '\n';
 	fwrite(line, 1, n, stderr);
 	fflush(stderr);

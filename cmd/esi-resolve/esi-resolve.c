@@ -13,8 +13,8 @@
  * puller stops.  SIGTERM: stop reading at a line boundary, give lookups
  * --drain to finish, write the input lines of the mails still waiting to
  * $STATE_DIR/esi-resolve.pending and exit 0; the next start replays them
- * first.  A malformed line, or one without killmail_id, is a warning and
- * is skipped.  Exit: 0 done, 100 usage, 111 system or output error. */
+ * first.  A malformed line, or a package or mail whose killmail_id is not
+ * a positive integer, is a warning and is skipped.  Exit: 0 done, 100 usage, 111 system or output error. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -311,8 +311,15 @@ take(char *line, size_t len, unsigned long lineno, int replayed)
 		return;
 	}
 	pkg = mailbuild_normalise(j, &pass);
+	/* A mail passes unchanged, but only with an id the posters can use. */
+	if (pass == 1 && !json_object_get(j, "receipt") && !json_object_get(j, "stream") &&
+	    mailbuild_id(j, "killmail_id") <= 0)
+		pass = 3;
 	json_decref(j);
-	if (pass == 2) {
+	if (pass >= 2) {
+		if (pass == 3)
+			log_warn("mail skipped: killmail_id is not a positive integer line=%lu",
+			    lineno);
 		g.skipped++;
 		return;
 	}
@@ -322,9 +329,15 @@ take(char *line, size_t len, unsigned long lineno, int replayed)
 		return;
 	}
 	km = json_object_get(pkg, "esi");
-	if (mailbuild_id(pkg, "killmail_id") <= 0 || (km ? !mailbuild_body_ok(km) :
-	    !mailbuild_hexhash(json_string_value(json_object_get(pkg, "hash"))))) {
-		log_warn("not a package (no killmail_id, body or hash), skipped line=%lu", lineno);
+	if (mailbuild_id(pkg, "killmail_id") <= 0) {
+		log_warn("package skipped: killmail_id is not a positive integer line=%lu", lineno);
+		g.skipped++;
+		json_decref(pkg);
+		return;
+	}
+	if (km ? !mailbuild_body_ok(km) :
+	    !mailbuild_hexhash(json_string_value(json_object_get(pkg, "hash")))) {
+		log_warn("not a package (no killmail body or hash), skipped line=%lu", lineno);
 		g.skipped++;
 		json_decref(pkg);
 		return;

@@ -33,6 +33,8 @@
 #include "lib/clock.h"
 #include "lib/conf.h"
 #include "lib/hash.h"
+#include "lib/line.h"
+#include "lib/out.h"
 #include "net/http.h"
 #include "lib/log.h"
 #include "lib/opt.h"
@@ -259,14 +261,26 @@ read_head(struct puller *p)
 	return 0;
 }
 
-/* Write a package unless its killmail was written already. */
+/* Write a package unless its killmail was written already, or it is not
+ * one the next stages can read: an id that is not a positive integer, or a
+ * line over the limit every reader has (lib/line.h). */
 static void
 emit(struct puller *p, json_t *pkg, long long seq)
 {
-	json_int_t id = json_integer_value(json_object_get(pkg, "killmail_id"));
+	static struct buf line;	/* reused: one allocation for the whole run */
+	json_t *idv = json_object_get(pkg, "killmail_id");
+	json_int_t id = json_integer_value(idv);
 
-	if (id <= 0) {
-		log_warn("package without killmail_id skipped sequence=%lld", seq);
+	if (!json_is_integer(idv) || id <= 0) {
+		log_warn("package skipped: killmail_id is not a positive integer sequence=%lld", seq);
+		return;
+	}
+	line.len = 0;
+	ndjson_dump(&line, pkg);
+	if (line.len > LINE_MAX_DEFAULT) {
+		log_warn("package skipped: its line is over the limit killmail_id=%lld "
+		    "sequence=%lld bytes=%zu max=%u", (long long)id, seq, line.len,
+		    LINE_MAX_DEFAULT);
 		return;
 	}
 	if (dedupe_check(&p->seen, id)) {
@@ -275,7 +289,9 @@ emit(struct puller *p, json_t *pkg, long long seq)
 		return;
 	}
 	log_trace("out", (long long)id, NULL);
-	ndjson_out(pkg);
+	buf_addc(&line, '\n');
+	out_put(line.p, line.len);
+	out_flush();
 }
 
 /* again: seq was fetched once more, for a sequence_updated. */

@@ -1,6 +1,30 @@
-/* log: URLs never show a webhook token; levels filter. */
+/* log: URLs never show a webhook token; levels filter; a value with
+ * control characters stays on its one line. */
+#include <stdio.h>
+#include <unistd.h>
+
 #include "lib/log.h"
 #include "tap.h"
+
+/* What one log_warn writes to stderr. */
+static void
+logged(char *out, size_t n, const char *value)
+{
+	FILE *f = tmpfile();
+	int saved = dup(2);
+	size_t k;
+
+	fflush(stderr);
+	dup2(fileno(f), 2);
+	log_warn("skipped path=%s", value);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(f);
+	k = fread(out, 1, n - 1, f);
+	out[k] = 0;
+	fclose(f);
+}
 
 int
 main(void)
@@ -22,5 +46,16 @@ main(void)
 	is_int(log_level, LOG_INFO, "-v raises the level");
 	log_verbose(-9);
 	is_int(log_level, LOG_FATAL, "-q floors at fatal");
+	log_level = LOG_INFO;
+	{
+		char out[256];
+
+		logged(out, sizeof out, "a\nlog-test: fatal: forged\r\tb\x01\x7f.json");
+		is_str(out, "log-test: warning: skipped path=a\\nlog-test: fatal: forged\\r\\tb\\x01\\x7f.json\n",
+		    "newline, CR, tab and other control characters escaped: one line");
+		logged(out, sizeof out, "caf\xc3\xa9 \"q\" back\\slash");
+		is_str(out, "log-test: warning: skipped path=caf\xc3\xa9 \"q\" back\\slash\n",
+		    "UTF-8, quotes and backslashes unchanged");
+	}
 	return done_testing();
 }
