@@ -195,9 +195,10 @@ on_line(void *arg, char *line, size_t len, unsigned long lineno)
 	struct fan *f = arg;
 	int r = match_mail_parse(&f->m, line, len);
 
-	if (r > 0 && f->m.killmail_id <= 0)	/* 0: absent, not an integer */
+	if (r > 0 && f->m.killmail_id <= 0) {	/* 0: absent, not an integer */
 		log_warn("mail skipped: killmail_id is not a positive integer line=%lu", lineno);
-	else if (r > 0)
+		f->malformed++;
+	} else if (r > 0)
 		fan_mail(f, line, len);
 	else if (r == 0) {
 		f->other++;

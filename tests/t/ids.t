@@ -76,6 +76,8 @@ is "$?" 0 "bad ids: stream-fanout exit 0"
 is "$(jq -r .mail.killmail_id "$T/f.pairs" | tr '\n' ' ')" "$(ids "$T/mails")" "bad ids: stream-fanout pairs only the good mails"
 is "$(grep -c 'stream-fanout: warning: mail skipped: killmail_id is not a positive integer line=[1-7]$' "$T/f.err")" 7 \
 	"bad ids: stream-fanout, one warning each"
+grep -q 'done mails=6 pairs=6 other=0 malformed=7' "$T/f.err"
+ok $? "bad ids: stream-fanout counts them as malformed"
 # pairs made by hand (as a spliced stage could write them)
 for v in $BAD; do sed -n 1p "$T/f.pairs" | jq -c ".mail.killmail_id = $v"; done >"$T/badpairs"
 cat "$T/badpairs" "$T/f.pairs" | filter1 >"$T/f1.out" 2>"$T/f1.err"
