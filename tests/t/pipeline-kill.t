@@ -129,6 +129,26 @@ recovered "spliced jq"
 insight unsplice pass 2>/dev/null
 ok $? "unspliced"
 
+# --- a spliced jq that drops the marks: a warning, the commit stays where
+# it is, nothing is lost; unspliced, the commit catches up
+committed() { [ "$(cat "$STATE_DIR/redisq-pull.commit")" = "$(cat "$STATE_DIR/redisq-pull.cursor")" ]; }
+wait_until 30 committed
+ok $? "the commit caught up with the cursor: $(cat "$STATE_DIR/redisq-pull.commit")"
+c0=$(cat "$STATE_DIR/redisq-pull.commit")
+insight splice drop --after filter1 -- jq --unbuffered -c 'select(.stream)' 2>"$T/splice.err"
+grep -q 'drop: it does not pass the line' "$T/splice.err"
+ok $? "splice: a jq that drops marks gets a warning"
+batch 5
+flowed 30
+ok $? "marks dropped: every post arrived"
+is "$(cat "$STATE_DIR/redisq-pull.commit")" "$c0" "marks dropped: the commit stays at $c0"
+insight status 2>&1 | grep -q "; committed $c0 ($((TO + 90000002 - c0)) to read again"
+ok $? "status shows the gap: $(insight status 2>&1 | grep committed)"
+insight unsplice drop 2>/dev/null
+ok $? "unspliced"
+wait_until 30 committed
+ok $? "unspliced: the commit caught up again"
+
 # --- the posters with a request in flight (the platform answers slowly)
 for pf in discord:d slack:s; do
 	eval "url=\$${pf#*:}_url"
