@@ -21,14 +21,15 @@
  * Ordering of the durable steps, and why (kill -9 may land anywhere):
  * accept = write the turn's posts to a new segment (a temporary file, ONE
  * fdatasync, a rename, one fsync of the directory), then append their
- * dedupe keys, then queue them: a crash before the rename loses the lines
- * of that turn (read from the pipe, not yet spooled), a crash after it
- * leaves the segment, and the replay re-adds its keys.  Answer = append a
- * done line to the segment, or unlink the segment with its last post, and
- * nothing else: not synced, as kill -9 keeps the page cache (a power cut may
- * bring a done post back, and it is sent again).  Until then the post is
- * pending and is replayed at start; a done line cut short by the kill is
- * dropped.  The one window left is a request the platform took whose
+ * dedupe keys (one fdatasync), then queue them: a crash before the rename
+ * loses the lines of that turn (read from the pipe, not yet spooled), a
+ * crash after it leaves the segment, and the replay re-adds its keys.
+ * Answer = append a done line to the segment, or unlink the segment with
+ * its last post; these are synced together (spool_sync) before the next
+ * request of any webhook is sent, so a power cut brings back no answered
+ * post but the ones answered in the last turn, at most one per webhook.
+ * Until then the post is pending and is replayed at start; a done line cut
+ * short by the kill is dropped.  The one window left is a request the platform took whose
  * answer we never read; the replay then posts it a second time.  With one
  * request in flight per webhook it is at most one post per webhook.
  *
@@ -84,6 +85,7 @@ static struct {
 	unsigned long posted, limited, retried, dead, rejected, expired, dup, malformed;
 	struct mark mark;	/* -C: the newest mark of the turn ... */
 	int marked;		/* ... when there is one */
+	long long committed;	/* the position written last */
 } E;
 
 /* The posts of this turn, queued once their segment is durable. */
@@ -252,6 +254,7 @@ batch_commit(const char *name)
 	if (!(s = spool_commit(name)))
 		return;
 	dedupe_flush();
+	dedupe_sync();
 	for (j = B.head; j; j = next) {
 		next = j->next;
 		j->next = NULL;
@@ -528,6 +531,9 @@ schedule(double now)
 {
 	double next = 1;
 
+	/* The answers so far on disk before anything more is sent: a power
+	 * cut then sends again at most the one post per webhook in flight. */
+	spool_sync();
 	if (E.stopping)
 		return next;
 	if (now < E.global_until)
@@ -660,8 +666,8 @@ commit(void)
 	char path[1200];
 	long long epoch;
 
-	if (!E.marked)
-		return;
+	if (!E.marked || E.mark.seq == E.committed)
+		return;		/* none, or the same again (redisq-pull at the head) */
 	E.marked = 0;
 	snprintf(path, sizeof path, "%s/pipeline.epoch", E.c->state_dir);
 	if ((epoch = mark_file_read(path)) < 0)
@@ -674,6 +680,7 @@ commit(void)
 	snprintf(path, sizeof path, "%s/redisq-pull.commit", E.c->state_dir);
 	if (mark_file_write(path, E.mark.seq) < 0)
 		log_fatal(EXIT_TEMP, "cannot write path=%s: %s", path, strerror(errno));
+	E.committed = E.mark.seq;
 	log_debug("committed sequence=%lld", E.mark.seq);
 }
 
@@ -740,6 +747,7 @@ setup(const struct post_platform *pf, const struct post_conf *c)
 	E.http = http_new(&o);
 	E.sigfd = sig_init(0);
 	E.reading = 1;
+	E.committed = -1;
 	line_init(&lr, 0, 0);
 	dedupe_open(c->window);
 	hook_dead_load();

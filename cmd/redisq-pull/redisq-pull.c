@@ -228,8 +228,10 @@ position(const struct puller *p)
 	return pos;
 }
 
-/* A mark when MARK_EVERY packages or MARK_SECONDS went by since the last,
- * or (force) whenever the position moved: at the head. */
+/* A mark when MARK_EVERY packages or MARK_SECONDS went by since the last;
+ * at the head (force) whenever the position moved, and every MARK_SECONDS
+ * even when it did not: a mark dropped on the way (a spliced stage, a
+ * stage restarted) is then made good without a new package. */
 static void
 mark_out(struct puller *p, int force)
 {
@@ -237,9 +239,10 @@ mark_out(struct puller *p, int force)
 	char line[96];
 	double now = clock_mono();
 
-	if (!p->marks || m.seq == p->marked)
+	if (!p->marks)
 		return;
-	if (!force && p->unmarked < MARK_EVERY && now - p->mark_t < MARK_SECONDS)
+	if (force ? m.seq == p->marked && now - p->mark_t < MARK_SECONDS :
+	    m.seq == p->marked || (p->unmarked < MARK_EVERY && now - p->mark_t < MARK_SECONDS))
 		return;
 	out_put(line, mark_line(line, sizeof line, &m));
 	out_flush();
