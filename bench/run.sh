@@ -429,7 +429,7 @@ export USER_AGENT="insight-bench/1 (bench@example.invalid)"
 	echo "commit=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "data=$MAILS mails, $KIND"
 	echo "runs=$RUNS (long runs: $RUNS_LONG)${QUICK:+, QUICK}"
-	echo "command=make bench${QUICK:+ QUICK=1}${FULL:+ FULL=1}${MARKS:- MARKS=}"
+	echo "command=make bench${QUICK:+ QUICK=1}${FULL:+ FULL=1}$([ -n "$MARKS" ] || echo ' MARKS=')"
 	idle
 } >"$OUT/meta"
 
