@@ -41,6 +41,9 @@
 # with 1,000 streams and the latency runs keep it on disk, as deployed (and
 # a latency run on tmpfs shows the difference).
 #
+# The commit marks run as deployed (redisq-pull --marks, post-slack -C);
+# MARKS= (empty) runs without them, to measure what they cost.
+#
 # Runs: RUNS (3) of most; RUNS_LONG (1) of the long ones: the 10,000-stream
 # day (~460,000 posts, ~4 min a run), the day on disk, the floors of the
 # posters, the latency on tmpfs.  The default takes 12-15 min on two cores,
@@ -59,6 +62,7 @@ DATA=${DATA:-$ROOT/../shared/data}
 PY=$ROOT/bench/pipeline
 FAKE=$ROOT/tests/fake/fake.py
 QUICK=${QUICK:-} FULL=${FULL:-}
+MARKS=${MARKS-1}
 RUNS=${RUNS:-3} RUNS_LONG=${RUNS_LONG:-1}
 LAT_MAILS=${LAT_MAILS:-300} RELOADS=${RELOADS:-5} SAMPLE=1
 [ -n "$FULL" ] && RUNS_LONG=$RUNS
@@ -220,9 +224,9 @@ pipe() {
 		stage c6 "$R/fifo/6" /dev/null cat ;;
 	posters)
 		stage pd "$W/pairs" "$R/fifo/5" "$BIN/post-discord"
-		stage ps "$R/fifo/5" /dev/null "$BIN/post-slack" ;;
+		stage ps "$R/fifo/5" /dev/null "$BIN/post-slack" ${MARKS:+-C} ;;
 	*)
-		stage pull /dev/null "$R/fifo/1" "$BIN/redisq-pull" --once --from "$FROM" ;;
+		stage pull /dev/null "$R/fifo/1" "$BIN/redisq-pull" ${MARKS:+--marks} --once --from "$FROM" ;;
 	esac
 	case $kind in
 	cat)
@@ -241,7 +245,7 @@ pipe() {
 		else
 			stage f2 "$R/fifo/4" "$R/fifo/5" "$BIN/filter2"
 			stage pd "$R/fifo/5" "$R/fifo/6" "$BIN/post-discord"
-			stage ps "$R/fifo/6" /dev/null "$BIN/post-slack"
+			stage ps "$R/fifo/6" /dev/null "$BIN/post-slack" ${MARKS:+-C}
 		fi ;;
 	esac
 	[ -n "${DURING:-}" ] && "$DURING"
@@ -425,7 +429,7 @@ export USER_AGENT="insight-bench/1 (bench@example.invalid)"
 	echo "commit=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "data=$MAILS mails, $KIND"
 	echo "runs=$RUNS (long runs: $RUNS_LONG)${QUICK:+, QUICK}"
-	echo "command=make bench${QUICK:+ QUICK=1}${FULL:+ FULL=1}"
+	echo "command=make bench${QUICK:+ QUICK=1}${FULL:+ FULL=1}$([ -n "$MARKS" ] || echo ' MARKS=')"
 	idle
 } >"$OUT/meta"
 

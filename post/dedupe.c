@@ -18,6 +18,7 @@ static struct {
 	FILE *f;
 	struct buf keys;	/* lines waiting for their segment's sync */
 	long appended;		/* lines since the file was compacted */
+	int dirty;		/* appended and not synced */
 } D;
 
 unsigned long long
@@ -90,8 +91,8 @@ dedupe_add(unsigned long long k)
 	D.appended++;
 }
 
-/* Appended, not synced: kill -9 keeps it in the page cache; a power cut
- * may forget a key, and the spool still holds what was not answered. */
+/* Appended, synced apart (dedupe_sync): kill -9 keeps it in the page
+ * cache. */
 void
 dedupe_flush(void)
 {
@@ -100,8 +101,17 @@ dedupe_flush(void)
 	if (fwrite(D.keys.p, 1, D.keys.len, D.f) != D.keys.len || fflush(D.f))
 		log_fatal(EXIT_TEMP, "cannot append to dedupe: %s", strerror(errno));
 	D.keys.len = 0;
+	D.dirty = 1;
 	if (D.appended > 2 * (long)D.seen.n + 10000)
 		dedupe_compact();
+}
+
+void
+dedupe_sync(void)
+{
+	if (D.dirty && fdatasync(fileno(D.f)) < 0)
+		log_fatal(EXIT_TEMP, "cannot sync dedupe: %s", strerror(errno));
+	D.dirty = 0;
 }
 
 int

@@ -21,6 +21,9 @@ int dedupe_known(unsigned long long k);
  * called once the post is durable in the spool. */
 void dedupe_add(unsigned long long k);
 void dedupe_flush(void);
+/* fdatasync what dedupe_flush appended: a power cut then forgets no key of
+ * a post that was sent. */
+void dedupe_sync(void);
 /* Keys in the set. */
 size_t dedupe_count(void);
 #endif

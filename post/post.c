@@ -21,16 +21,24 @@
  * Ordering of the durable steps, and why (kill -9 may land anywhere):
  * accept = write the turn's posts to a new segment (a temporary file, ONE
  * fdatasync, a rename, one fsync of the directory), then append their
- * dedupe keys, then queue them: a crash before the rename loses the lines
- * of that turn (read from the pipe, not yet spooled), a crash after it
- * leaves the segment, and the replay re-adds its keys.  Answer = append a
- * done line to the segment, or unlink the segment with its last post, and
- * nothing else: not synced, as kill -9 keeps the page cache (a power cut may
- * bring a done post back, and it is sent again).  Until then the post is
- * pending and is replayed at start; a done line cut short by the kill is
- * dropped.  The one window left is a request the platform took whose
+ * dedupe keys (one fdatasync), then queue them: a crash before the rename
+ * loses the lines of that turn (read from the pipe, not yet spooled), a
+ * crash after it leaves the segment, and the replay re-adds its keys.
+ * Answer = append a done line to the segment, or unlink the segment with
+ * its last post; these are synced together (spool_sync) before the next
+ * request of any webhook is sent, so a power cut brings back no answered
+ * post but the ones answered in the last turn, at most one per webhook.
+ * Until then the post is pending and is replayed at start; a done line cut
+ * short by the kill is dropped.  The one window left is a request the platform took whose
  * answer we never read; the replay then posts it a second time.  With one
  * request in flight per webhook it is at most one post per webhook.
+ *
+ * Commit marks (json/mark.h) pass like any line that is not a pair, and
+ * like them go out after the turn's posts are spooled.  With -C the poster
+ * is the end of the pipeline: the newest mark of a turn whose epoch is the
+ * pipeline's ($STATE_DIR/pipeline.epoch, read for each) is written to
+ * $STATE_DIR/redisq-pull.commit after the turn's posts and their dedupe
+ * keys are durable, where redisq-pull starts from.
  *
  * Memory: a queued post is a small job (where its line is, the stream and
  * killmail for its receipt); its body is read back from the segment when it
@@ -54,6 +62,7 @@
 #include "lib/opt.h"
 #include "lib/out.h"
 #include "lib/mem.h"
+#include "json/mark.h"
 #include "json/pair.h"
 #include "json/scan.h"
 #include "post/post.h"
@@ -74,6 +83,9 @@ static struct {
 	double deadline, global_until, invalid_since;
 	long invalid;
 	unsigned long posted, limited, retried, dead, rejected, expired, dup, malformed;
+	struct mark mark;	/* -C: the newest mark of the turn ... */
+	int marked;		/* ... when there is one */
+	long long committed;	/* the position written last */
 } E;
 
 /* The posts of this turn, queued once their segment is durable. */
@@ -242,6 +254,7 @@ batch_commit(const char *name)
 	if (!(s = spool_commit(name)))
 		return;
 	dedupe_flush();
+	dedupe_sync();
 	for (j = B.head; j; j = next) {
 		next = j->next;
 		j->next = NULL;
@@ -392,8 +405,11 @@ accept_line(const char *line, size_t len, unsigned long lineno)
 		E.malformed++;
 		return;
 	}
-	if (!pair_is(&pr))
-		return pass(line, len);	/* a receipt, or unknown: not ours */
+	if (!pair_is(&pr)) {
+		if (E.c->commit && mark_read(line, len, &E.mark))
+			E.marked = 1;
+		return pass(line, len);	/* a receipt, a mark, or unknown: not ours */
+	}
 	if (!(j = ndjson_parse(pr.stream.p, pr.stream.n, lineno)))
 		return;
 	if (!json_is_array(json_object_get(j, "targets")) || accept_pair(&pr, j, lineno))
@@ -515,6 +531,9 @@ schedule(double now)
 {
 	double next = 1;
 
+	/* The answers so far on disk before anything more is sent: a power
+	 * cut then sends again at most the one post per webhook in flight. */
+	spool_sync();
 	if (E.stopping)
 		return next;
 	if (now < E.global_until)
@@ -638,6 +657,33 @@ more(void)
 	return !lr.eof && poll(&p, 1, 0) == 1 && (fill(), 1);
 }
 
+/* -C: the turn's mark, once its posts are spooled, unless a stage died
+ * since it was written (the epoch moved on: what it covered may be lost,
+ * and redisq-pull reads it again). */
+static void
+commit(void)
+{
+	char path[1200];
+	long long epoch;
+
+	if (!E.marked || E.mark.seq == E.committed)
+		return;		/* none, or the same again (redisq-pull at the head) */
+	E.marked = 0;
+	snprintf(path, sizeof path, "%s/pipeline.epoch", E.c->state_dir);
+	if ((epoch = mark_file_read(path)) < 0)
+		epoch = 0;
+	if (epoch != E.mark.epoch) {
+		log_debug("mark of an older epoch not committed sequence=%lld epoch=%lld now=%lld",
+		    E.mark.seq, E.mark.epoch, epoch);
+		return;
+	}
+	snprintf(path, sizeof path, "%s/redisq-pull.commit", E.c->state_dir);
+	if (mark_file_write(path, E.mark.seq) < 0)
+		log_fatal(EXIT_TEMP, "cannot write path=%s: %s", path, strerror(errno));
+	E.committed = E.mark.seq;
+	log_debug("committed sequence=%lld", E.mark.seq);
+}
+
 /* Up to BATCH lines per turn, so that answers and sends keep flowing; the
  * posts of the turn are spooled together. */
 static void
@@ -657,6 +703,7 @@ read_input(int readable)
 		} else if (r < 0 || !more())
 			break;
 	batch_commit(NULL);
+	commit();
 	E.pending = r == 1 && (k == BATCH || turn_full());
 	if (r < 0) {
 		E.reading = 0;
@@ -700,6 +747,7 @@ setup(const struct post_platform *pf, const struct post_conf *c)
 	E.http = http_new(&o);
 	E.sigfd = sig_init(0);
 	E.reading = 1;
+	E.committed = -1;
 	line_init(&lr, 0, 0);
 	dedupe_open(c->window);
 	hook_dead_load();
@@ -764,7 +812,7 @@ post_run(const struct post_platform *pf, const struct post_conf *c)
 
 /* %1$s is the tool's name. */
 static const char usage_fmt[] =
-    "usage: %1$s [-hVvq] [-s DIR] [-p N] [-a N] [-b SECONDS] [-B SECONDS]\n"
+    "usage: %1$s [-hVvqC] [-s DIR] [-p N] [-a N] [-b SECONDS] [-B SECONDS]\n"
     "       %3$*2$s [-i SECONDS] [-w DURATION] [-g DURATION] [-t SECONDS]\n"
     "       %3$*2$s [-Q N] [-I N] < pairs > receipts\n"
     "\n"
@@ -783,6 +831,8 @@ static const char usage_fmt[] =
     "  -Q, --max-queue N       queued posts before reading stops (10000)\n"
     "  -I, --invalid-max N     401, 403 and 429 answers in 10 minutes before\n"
     "                          every webhook pauses (1000)\n"
+    "  -C, --commit            the end of the pipeline: the commit marks'\n"
+    "                          positions to STATE_DIR/redisq-pull.commit\n"
     "  -h, --help              this help, on stdout\n"
     "  -V, --version           the version\n"
     "  -v, --verbose           log more (debug lines); -q, --quiet: log less\n";
@@ -806,15 +856,17 @@ post_main(int argc, char **argv, const struct post_platform *pf, double interval
 		{ "backoff-max", 1, NULL, 'B' }, { "interval", 1, NULL, 'i' },
 		{ "window", 1, NULL, 'w' }, { "grace", 1, NULL, 'g' },
 		{ "timeout", 1, NULL, 't' }, { "max-queue", 1, NULL, 'Q' },
-		{ "invalid-max", 1, NULL, 'I' }, OPT_LONG, { 0 } };
+		{ "invalid-max", 1, NULL, 'I' }, { "commit", 0, NULL, 'C' },
+		OPT_LONG, { 0 } };
 	struct post_conf c = { conf_str(NULL, "STATE_DIR", "var"), 64, 8, 1, 300,
-		interval, 86400, 5, 15000, 10000, 1000 };
+		interval, 86400, 5, 15000, 10000, 1000, 0 };
 	char usage[2048];
 	int o;
 
 	snprintf(usage, sizeof usage, usage_fmt, log_prog, (int)strlen(log_prog), "");
-	while ((o = getopt_long(argc, argv, "a:b:B:d:g:i:I:p:Q:s:t:w:" OPT_SHORT, lo, NULL)) != -1)
+	while ((o = getopt_long(argc, argv, "a:b:B:Cd:g:i:I:p:Q:s:t:w:" OPT_SHORT, lo, NULL)) != -1)
 		switch (o) {
+		case 'C': c.commit = 1; break;
 		case 'a': c.attempts = conf_long(optarg, NULL, 0); break;
 		case 'b': c.backoff = conf_num(optarg, NULL, 0); break;
 		case 'B': c.backoff_max = conf_num(optarg, NULL, 0); break;

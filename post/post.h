@@ -57,6 +57,7 @@ struct post_conf {
 	long timeout_ms;	/* one request */
 	long max_queue;		/* stop reading stdin above this many queued posts */
 	long invalid_max;	/* 401/403/429 per 10 minutes before pausing all */
+	int commit;		/* -C: the marks' positions to redisq-pull.commit */
 };
 
 /* Run until end of input (every queue drained) or SIGTERM; returns the exit

@@ -20,6 +20,7 @@
 struct spool_seg {
 	struct spool_seg *next, **prevp;
 	int fd;			/* -1: opened when needed */
+	int dirty;		/* done lines appended and not synced */
 	unsigned left;		/* posts not answered yet */
 	char name[];
 };
@@ -28,6 +29,7 @@ static struct {
 	char dir[1024];
 	struct spool_seg *segs;
 	int segfds;
+	int dirty, removed;	/* done lines, removals not yet synced */
 	unsigned seq;
 	struct buf text;	/* the segment in the making */
 	unsigned n;		/* its posts */
@@ -200,12 +202,46 @@ seg_fd(struct spool_seg *s)
 	return s->fd;
 }
 
+static void
+seg_sync(struct spool_seg *s)
+{
+	char p[1200];
+
+	if (s->dirty && fdatasync(s->fd) < 0)
+		log_fatal(EXIT_TEMP, "cannot sync %s: %s", spool_path(p, sizeof p, "spool",
+		    s->name), strerror(errno));
+	s->dirty = 0;
+}
+
+int
+spool_sync(void)
+{
+	char p[1200];
+	int fd;
+
+	if (!S.dirty && !S.removed)
+		return 0;
+	if (S.dirty)
+		for (struct spool_seg *s = S.segs; s; s = s->next)
+			if (s->fd >= 0)
+				seg_sync(s);
+	if (S.removed) {
+		fd = open(spool_path(p, sizeof p, "spool", ""), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || fsync(fd) < 0)
+			log_fatal(EXIT_TEMP, "cannot sync %s: %s", p, strerror(errno));
+		close(fd);
+	}
+	S.dirty = S.removed = 0;
+	return 1;
+}
+
 /* Only so many segments keep a descriptor: a webhook that lags behind may
  * hold a post in each of thousands. */
 void
 spool_idle(struct spool_seg *s)
 {
 	if (s->fd >= 0 && S.segfds > SEG_FDS) {
+		seg_sync(s);
 		close(s->fd);
 		s->fd = -1;
 		S.segfds--;
@@ -219,6 +255,7 @@ seg_drop(struct spool_seg *s)
 	if (--s->left)
 		return;
 	remove_file("spool", s->name);
+	S.removed = 1;
 	if (s->fd >= 0) {
 		close(s->fd);
 		S.segfds--;
@@ -241,6 +278,7 @@ spool_done(struct spool_seg *s, unsigned idx)
 		if (write_all(seg_fd(s), mark, (size_t)n) < 0)
 			log_fatal(EXIT_TEMP, "cannot append to %s: %s",
 			    spool_path(p, sizeof p, "spool", s->name), strerror(errno));
+		s->dirty = S.dirty = 1;
 		spool_idle(s);
 	}
 	seg_drop(s);

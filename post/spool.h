@@ -48,7 +48,12 @@ struct spool_seg *spool_commit(const char *name);
 char *spool_read(struct spool_seg *s, const struct spool_pos *pos, size_t at, size_t n);
 /* Post idx of s was answered: a done line, or s goes with its last post. */
 void spool_done(struct spool_seg *s, unsigned idx);
-/* Let s close its descriptor if too many are open. */
+/* Make the done lines and the removals of segments durable (fdatasync of
+ * the segments written to, fsync of the directory); 1 when there were
+ * any, 0 when nothing waited. */
+int spool_sync(void);
+/* Let s close its descriptor if too many are open (its done lines synced
+ * first). */
 void spool_idle(struct spool_seg *s);
 
 /* Read the spool back, in the order of acceptance: for each post of a

@@ -9,6 +9,8 @@
  *
  * Many mails are in flight at once; a mail is written as soon as it is
  * complete, so output order may differ from input order unless --ordered.
+ * A commit mark (json/mark.h) is the one line that keeps its place: it is
+ * written once every line before it has been written or skipped.
  * When --max-mails are waiting, stdin is not read: the pipe fills and the
  * puller stops.  SIGTERM: stop reading at a line boundary, give lookups
  * --drain to finish, write the input lines of the mails still waiting to
@@ -34,6 +36,7 @@
 #include "lib/opt.h"
 #include "lib/mem.h"
 #include "mailbuild.h"
+#include "json/mark.h"
 #include "json/ndjson.h"
 #include "pending.h"
 #include "lib/sig.h"
@@ -256,7 +259,9 @@ emit(struct mail *m)
 	mail_free(m);
 }
 
-/* Written as soon as complete, or in input order with --ordered. */
+/* The lines at the head that are done.  A mail is written as soon as it
+ * is complete (finish), or in input order with --ordered; a mark always
+ * waits here for the lines before it. */
 static void
 flush_done(void)
 {
@@ -273,8 +278,7 @@ finish(struct mail *m)
 	m->done = 1;
 	if (!g.ordered)
 		emit(m);
-	else
-		flush_done();
+	flush_done();	/* and the marks it held back */
 }
 
 static void
@@ -299,12 +303,19 @@ on_body(void *arg, enum esi_status st, json_t *j)
 static void
 take(char *line, size_t len, unsigned long lineno, int replayed)
 {
-	json_t *j = ndjson_parse(line, len, lineno), *pkg, *km;
+	json_t *j, *pkg, *km;
 	struct mail *m;
+	struct mark mk;
 	int pass;
 	char path[160];
 
 	g.in++;
+	if (mark_read(line, len, &mk)) {
+		(m = mail_new(line, len, replayed))->done = 1;
+		flush_done();	/* now, or when the mails before it are out */
+		return;
+	}
+	j = ndjson_parse(line, len, lineno);
 	if (!j) {		/* ndjson_parse said why */
 		g.skipped++;
 		g.malformed++;

@@ -12,7 +12,10 @@
  * (cmd/filter2/mention.h; cooldowns survive a restart).  A pair written is the
  * line as it came with only its "match" member replaced (or added).  Pairs
  * that are not pending and whose stream has no mention rules pass byte for
- * byte, with no network work; other lines pass unchanged.
+ * byte, with no network work; other lines pass unchanged, but for the
+ * commit marks (json/mark.h): one waits until every pair that came before
+ * it has been written or dropped, and one that waits at SIGTERM is dropped
+ * (the commit lags, nothing is lost).
  *
  * Speed: a line is split by pair.h's validating scanner, not parsed; a
  * stream is read once per text (its revision, cmd/filter2/rev.h) and compiled
@@ -37,6 +40,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -57,6 +61,7 @@
 #include "lib/out.h"
 #include "match/match.h"
 #include "mention.h"
+#include "json/mark.h"
 #include "json/ndjson.h"
 #include "json/pair.h"
 #include "json/scan.h"
@@ -104,6 +109,8 @@ static struct {
 	char pending_path[4096];
 	struct buf mt, line;		/* a new match; a line rebuilt */
 	unsigned long in, passed, pending, matched, dropped, mentions, other, malformed;
+	unsigned long lines;	/* lines taken: a held pair's serial */
+	struct mark_wait marks;	/* the marks behind waiting pairs */
 } F;
 
 /* ------------------------------------------------------------ distances */
@@ -193,6 +200,17 @@ finish(int res, struct rev *r, struct match_mail *m, int pending, int k,
 	pairout_pair(line, len, pr, &F.mt);
 }
 
+/* The marks no waiting pair came before: written now, the newest only. */
+static void
+marks_out(void)
+{
+	struct mark m;
+	char line[96];
+
+	if (mark_wait_free(&F.marks, F.held.n ? F.held.v[0].serial : ULONG_MAX, &m))
+		pairout_line(line, mark_line(line, sizeof line, &m) - 1);
+}
+
 /* Decide again the waiting pairs, in order, when ESI has said something. */
 static void
 retry_held(void)
@@ -219,6 +237,7 @@ retry_held(void)
 		held_release(&F.held, h);
 	}
 	F.held.n = n;
+	marks_out();
 }
 
 /* Is the match "pending"?  Parsed only when its text may say so. */
@@ -269,9 +288,10 @@ take_pair(const char *line, size_t len, const struct pair *pr, unsigned long lin
 			pairout_line(line, len);
 	} else if ((m = mail_of(pr->mail, lineno))) {
 		F.pending += pending;
-		if ((res = judge(r, m, pending, &k)) == WAIT)
+		if ((res = judge(r, m, pending, &k)) == WAIT) {
 			held_add(&F.held, line, len, pr, r, pending, replayed, F.mj);
-		else
+			F.held.v[F.held.n - 1].serial = F.lines;
+		} else
 			finish(res, r, m, pending, k, line, len, pr);
 	}
 }
@@ -280,7 +300,9 @@ static void
 take_line(const char *line, size_t len, unsigned long lineno, int replayed)
 {
 	struct pair pr;
+	struct mark mk;
 
+	F.lines++;
 	if (pair_read(line, len, F.last.p, F.last.len, &pr) < 0) {
 		scan_warn_line(lineno, pr.why, pr.col);
 		F.malformed++;
@@ -289,7 +311,12 @@ take_line(const char *line, size_t len, unsigned long lineno, int replayed)
 	F.in++;
 	if (!pair_is(&pr)) {
 		F.other++;
-		pairout_line(line, len);
+		if (!mark_read(line, len, &mk))
+			pairout_line(line, len);
+		else {
+			mark_wait_add(&F.marks, F.lines, &mk);
+			marks_out();
+		}
 		return;
 	}
 	if (pr.mail.n != F.last.len || memcmp(pr.mail.p, F.last.p, pr.mail.n)) {

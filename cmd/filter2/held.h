@@ -30,6 +30,7 @@ struct held {			/* a pair waiting for ESI */
 	struct held_mail *mail;
 	struct rev *rev;
 	int pending, replayed;
+	unsigned long serial;	/* the input line it came as (for the marks) */
 };
 
 struct held_set {

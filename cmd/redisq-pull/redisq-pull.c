@@ -13,6 +13,14 @@
  * dropped (bounded memory).  The cursor (the next number to fetch) is saved
  * atomically after each line.
  *
+ * With --marks it writes commit marks (json/mark.h) among the packages,
+ * every MARK_EVERY packages, every second and at the head, and starts from
+ * the committed position $STATE_DIR/redisq-pull.commit, which the end of
+ * the pipeline writes once everything below it has left the pipeline:
+ * what was read past it and not yet finished is read again (the stages
+ * after make that cheap: cached ESI answers, deduplicated posts).  The
+ * marks carry the epoch in $STATE_DIR/pipeline.epoch as read at start.
+ *
  * With REDISQ_URL set it speaks the legacy RedisQ long-poll protocol
  * instead, and normalises its packages to the R2Z2 shape.
  *
@@ -38,24 +46,31 @@
 #include "net/http.h"
 #include "lib/log.h"
 #include "lib/opt.h"
+#include "json/mark.h"
 #include "json/ndjson.h"
+#include "lib/out.h"
 #include "lib/sig.h"
 #include "lib/state.h"
 
 static const char usage_text[] =
-    "usage: redisq-pull [-hVvq] [-1] [-f SEQ] [-s DIR] > packages\n"
+    "usage: redisq-pull [-hVvq] [-1] [-m] [-f SEQ] [-s DIR] > packages\n"
     "\n"
     "Pulls every killmail zKillboard publishes (R2Z2; RedisQ with REDISQ_URL).\n"
     "  -1, --once           stop at the head instead of waiting for more\n"
+    "  -m, --marks          write commit marks; start at the committed position\n"
     "  -f, --from SEQ       start at sequence number SEQ, not at the cursor\n"
     "  -s, --state-dir DIR  where the cursor is kept (STATE_DIR, var)\n"
     "  -h, --help           this help, on stdout\n"
     "  -V, --version        the version\n"
     "  -v, --verbose        log more (debug lines); -q, --quiet: log less\n";
 
+/* A mark after this many packages at most, and after a second. */
+#define MARK_EVERY 64
+#define MARK_SECONDS 1.0
+
 struct opts {
 	const char *from, *state_dir;
-	int once;
+	int once, marks;
 };
 
 /* A bounded set of killmail ids: two generations of tables; when the
@@ -81,6 +96,10 @@ struct puller {
 	struct dedupe seen;
 	struct http_resp resp;		/* last answer; body owned here */
 	int done, once;
+	int marks, unmarked;		/* --marks; packages since the last mark */
+	long long epoch, marked;	/* of the marks; the position marked last */
+	double mark_t;			/* mono time of the last mark */
+	char commit_path[4096], epoch_path[4096];
 };
 
 /* 1 when id was seen; else remember it and 0. */
@@ -202,6 +221,42 @@ cursor_load(struct puller *p)
 	return n;
 }
 
+/* The position below which every package has been written: the next
+ * number, or an older one that sequence_updated will fetch again. */
+static long long
+position(const struct puller *p)
+{
+	long long pos = p->next;
+
+	for (int i = 0; i < p->nrefetch; i++)
+		if (p->refetch[i] < pos)
+			pos = p->refetch[i];
+	return pos;
+}
+
+/* A mark when MARK_EVERY packages or MARK_SECONDS went by since the last;
+ * at the head (force) whenever the position moved, and every MARK_SECONDS
+ * even when it did not: a mark dropped on the way (a spliced stage, a
+ * stage restarted) is then made good without a new package. */
+static void
+mark_out(struct puller *p, int force)
+{
+	struct mark m = { position(p), p->epoch };
+	char line[96];
+	double now = clock_mono();
+
+	if (!p->marks)
+		return;
+	if (force ? m.seq == p->marked && now - p->mark_t < MARK_SECONDS :
+	    m.seq == p->marked || (p->unmarked < MARK_EVERY && now - p->mark_t < MARK_SECONDS))
+		return;
+	out_put(line, mark_line(line, sizeof line, &m));
+	out_flush();
+	p->marked = m.seq;
+	p->unmarked = 0;
+	p->mark_t = now;
+}
+
 /* Waits and warnings for the answers that are not 200 or 404; -1 to stop. */
 static int
 wait_after_failure(struct puller *p)
@@ -292,6 +347,7 @@ emit(struct puller *p, json_t *pkg, long long seq)
 	buf_addc(&line, '\n');
 	out_put(line.p, line.len);
 	out_flush();
+	p->unmarked++;
 }
 
 /* again: seq was fetched once more, for a sequence_updated. */
@@ -348,6 +404,7 @@ on_missing(struct puller *p)
 		skip_missing(p);
 		return 0;
 	}
+	mark_out(p, 1);
 	if (p->once && p->next >= p->head)
 		return -1;	/* at the head: --once is done */
 	return pause_until(p, clock_mono() + p->head_wait);
@@ -372,6 +429,7 @@ step_r2z2(struct puller *p)
 			p->tries = p->skipped_run = 0;
 			cursor_save(p);
 		}
+		mark_out(p, 0);
 		return 0;
 	}
 	if (again && p->resp.class == HTTP_NOTFOUND)
@@ -392,6 +450,11 @@ start_r2z2(struct puller *p, const struct opts *o)
 		p->next = strtoll(o->from, &end, 10);
 		if (end == o->from || *end || p->next < 0)
 			opt_usage(usage_text);
+	} else if (p->marks && (p->next = mark_file_read(p->commit_path)) >= 0) {
+		long long read = cursor_load(p);
+
+		log_info("starting at the committed position sequence=%lld read=%lld again=%lld",
+		    p->next, read, read > p->next ? read - p->next : 0);
 	} else if ((p->next = cursor_load(p)) < 0) {
 		if (read_head(p) < 0)
 			return -1;
@@ -470,6 +533,12 @@ setup(struct puller *p, const struct opts *o)
 	state_dir(dir);
 	snprintf(path, sizeof path, "%s/redisq-pull.cursor", dir);
 	p->cursor_path = path;
+	p->marks = o->marks;
+	p->marked = -1;
+	snprintf(p->commit_path, sizeof p->commit_path, "%s/redisq-pull.commit", dir);
+	snprintf(p->epoch_path, sizeof p->epoch_path, "%s/pipeline.epoch", dir);
+	if (p->marks && (p->epoch = mark_file_read(p->epoch_path)) < 0)
+		p->epoch = 0;
 	srandom(getpid() ^ (unsigned)clock_mono());
 }
 
@@ -478,14 +547,16 @@ parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
 		{ "once", no_argument, NULL, '1' },
+		{ "marks", no_argument, NULL, 'm' },
 		{ "from", required_argument, NULL, 'f' },
 		{ "state-dir", required_argument, NULL, 's' },
 		OPT_LONG, { 0 } };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "1f:s:" OPT_SHORT, lo, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "1mf:s:" OPT_SHORT, lo, NULL)) != -1)
 		switch (c) {
 		case '1': o->once = 1; break;
+		case 'm': o->marks = 1; break;
 		case 'f': o->from = optarg; break;
 		case 's': o->state_dir = optarg; break;
 		default: opt_common(c, usage_text);
