@@ -131,6 +131,8 @@ STATE_DIR=$T/bz filter2 <"$T/b.in" >"$T/b.want" 2>/dev/null
 is "$(jq -r '"\(.stream.id) \(.mail.killmail_id)"' "$T/b1.out" "$T/b2.out" | sort)" \
 	"$(jq -r '"\(.stream.id) \(.mail.killmail_id)"' "$T/b.want" | sort)" \
 	"bound: every pair decided once, none lost across the SIGTERM"
-grep -q 'malformed' "$T/b2.err"
+grep -q 'warning: malformed' "$T/b2.err"
 is "$?" 1 "bound: no line was cut in two"
+grep -q 'info: done .* malformed=0$' "$T/b2.err"
+ok $? "bound: ... none counted as malformed"
 done_testing
