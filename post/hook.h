@@ -38,14 +38,22 @@ struct hook {
 	char *url, label[96];	/* label: the URL for logs, token redacted */
 	unsigned long long id;	/* post_hash of the URL */
 	struct hook_job *head, *tail;
+	long queued, batched;	/* jobs in its queue; in the turn's segment */
 	int busy, dead;
+	int platform;		/* on one of the platform's own hosts */
+	int silent;		/* requests in a row that got no answer */
+	int warned;		/* said once that its "global" 429 is its own */
 	double next_at, sent_at;	/* monotonic */
+	double down_until;	/* unreachable: its posts go to dead/ until then */
 	struct hook_bucket *bucket;
 	struct backoff bo;
 };
 
-/* The back-off of every webhook: first and longest, seconds. */
-void hook_init(double backoff, double backoff_max);
+/* The back-off of every webhook (first and longest, seconds), the longest
+ * wait a rate-limit bucket may impose, and the platform's own hosts
+ * (NULL-terminated; $POST_PLATFORM_HOSTS adds more). */
+void hook_init(double backoff, double backoff_max, double wait_max,
+    const char *const *hosts);
 /* The URL of a target: "$NAME" is read from the environment, so stream
  * files hold no secret.  NULL with why when there is none. */
 const char *hook_resolve(const char *target, char *why, size_t n);

@@ -221,6 +221,7 @@ static void
 batch_add(struct hook_job *j, const char *target, json_int_t accepted, const json_t *body)
 {
 	spool_add(target, j->stream, j->kill, accepted, body, &j->at);
+	j->hook->batched++;
 	if (B.tail)
 		B.tail->next = j;
 	else
@@ -244,6 +245,7 @@ batch_commit(const char *name)
 		next = j->next;
 		j->next = NULL;
 		j->seg = s;
+		j->hook->batched--;
 		hook_push(j);
 		log_trace("spooled", (long long)j->kill, j->stream);
 	}
@@ -308,6 +310,10 @@ accept_target(const json_t *pair, const json_t *target, const char *tw,
 	}
 	if (h->dead)
 		return refuse(j, tw, body, "dead", "webhook is dead");
+	if (h->down_until > clock_mono())
+		return refuse(j, tw, body, "expired", "webhook unreachable");
+	if (h->queued + h->batched >= E.c->max_queue)
+		return refuse(j, tw, body, "expired", "webhook queue full");
 	j->hook = h;
 	batch_add(j, tw, (json_int_t)now_wall(), body);
 	json_decref(body);
@@ -440,17 +446,52 @@ invalid_count(double now)
 	}
 }
 
+/* A 429.  Only the platform's own hosts may stop every webhook: a "global"
+ * answer from any other host (a stream may name any URL) is that webhook's
+ * own.  No wait is longer than its cap, whatever the answer asks. */
 static void
 answer_wait(struct hook *h, const struct post_answer *a, double now)
 {
+	int global = a->global && h->platform;
+	double max = global ? E.c->global_max : E.c->wait_max;
+	double w = a->wait < max ? a->wait : max;
+
 	E.limited++;
-	if (a->global) {
-		log_info("global rate limit seconds=%.3f", a->wait);
-		if (E.global_until < now + a->wait)
-			E.global_until = now + a->wait;
-	} else if (h->next_at < now + a->wait)
-		h->next_at = now + a->wait;
-	log_debug("rate limited url=%s seconds=%.3f", h->label, a->wait);
+	if (a->global && !h->platform && !h->warned) {
+		h->warned = 1;
+		log_warn("global rate limit from a host that is not the platform's host, "
+		    "taken as the webhook's own url=%s", h->label);
+	}
+	if (global) {
+		log_info("global rate limit seconds=%.3f asked=%.3f", w, a->wait);
+		if (E.global_until < now + w)
+			E.global_until = now + w;
+	} else if (h->next_at < now + w)
+		h->next_at = now + w;
+	if (w < a->wait && !global)
+		log_info("rate limited url=%s seconds=%.3f asked=%.3f", h->label, w, a->wait);
+	else
+		log_debug("rate limited url=%s seconds=%.3f", h->label, w);
+}
+
+/* No answer -c->unreachable times in a row: the webhook is unreachable.
+ * Its posts go to dead/ now, and those that come for it until backoff_max
+ * has passed; then one post is tried again, and one more silence is
+ * enough.  So a host that never answers costs a few time-outs, not a
+ * time-out per post. */
+static void
+answer_silent(struct hook *h, const struct post_answer *a, double now)
+{
+	char why[400];
+
+	snprintf(why, sizeof why, "webhook unreachable: %d requests in a row without "
+	    "an answer (%s)", h->silent, a->why);
+	log_warn("webhook unreachable, its posts go to dead/ for %.0fs url=%s requests=%d "
+	    "reason=\"%s\"", E.c->backoff_max, h->label, h->silent, a->why);
+	h->down_until = now + E.c->backoff_max;
+	backoff_reset(&h->bo);
+	while (h->head)
+		dead_letter(hook_pop(h), NULL, "expired", 0, why);
 }
 
 static void
@@ -491,7 +532,10 @@ on_answer(void *arg, struct http_resp *r)
 			*c = ' ';
 	if (a.invalid)
 		invalid_count(now);
-	if (a.v == POST_OK) {
+	h->silent = r->status ? 0 : h->silent + 1;
+	if (!r->status && h->silent >= E.c->unreachable)
+		answer_silent(h, &a, now);
+	else if (a.v == POST_OK) {
 		backoff_reset(&h->bo);
 		j = hook_pop(h);
 		job_done(j);
@@ -553,6 +597,8 @@ requeue(struct hook_job *j, json_t *entry)
 	h = hook_get(url);
 	if (h->dead)
 		return dead_letter(j, entry, "dead", 0, "webhook is dead");
+	if (h->down_until > clock_mono())
+		return dead_letter(j, entry, "expired", 0, "webhook unreachable");
 	if (!dedupe_known(dedupe_key(h->id, j->kill)))
 		dedupe_add(dedupe_key(h->id, j->kill));
 	j->hook = h;
@@ -692,7 +738,7 @@ setup(const struct post_platform *pf, const struct post_conf *c)
 
 	E.pf = pf;
 	E.c = c;
-	hook_init(c->backoff, c->backoff_max);
+	hook_init(c->backoff, c->backoff_max, c->wait_max, pf->hosts);
 	snprintf(E.dir, sizeof E.dir, "%s/%s", c->state_dir, pf->name);
 	spool_open(E.dir);
 	o.useragent = conf_useragent();
@@ -724,7 +770,7 @@ turn(double wait)
 {
 	struct curl_waitfd fd[2] = { { E.sigfd, CURL_WAIT_POLLIN, 0 },
 		{ 0, CURL_WAIT_POLLIN, 0 } };
-	int rd = E.reading && hook_queued() < E.c->max_queue;
+	int rd = E.reading;
 	int ms = E.pending && rd ? 0 : (int)(wait * 1000) + 1;
 
 	pass_flush();
@@ -769,7 +815,8 @@ usage(void)
 	fprintf(stderr, "usage: %s [-qv] [-d statedir] [-p parallel] "
 	    "[-a attempts] [-b backoff] [-B maxbackoff]\n"
 	    "       [-i interval] [-w window] [-g grace] [-t timeout] "
-	    "[-Q maxqueue] [-I invalidmax]\n", log_prog);
+	    "[-Q maxqueue] [-I invalidmax]\n"
+	    "       [-G globalwait] [-W wait] [-u silent]\n", log_prog);
 	exit(EXIT_PERM);
 }
 
@@ -787,27 +834,31 @@ int
 post_main(int argc, char **argv, const struct post_platform *pf, double interval)
 {
 	struct post_conf c = { conf_str(NULL, "STATE_DIR", "var"), 64, 8, 1, 300,
-		interval, 86400, 5, 15000, 10000, 1000 };
+		interval, 86400, 5, 15000, 10000, 1000, 60, 300, 3 };
 	int o;
 
-	while ((o = getopt(argc, argv, "a:b:B:d:g:i:I:p:qQ:t:vw:")) != -1)
+	while ((o = getopt(argc, argv, "a:b:B:d:g:G:i:I:p:qQ:t:u:vw:W:")) != -1)
 		switch (o) {
 		case 'a': c.attempts = conf_long(optarg, NULL, 0); break;
 		case 'b': c.backoff = conf_num(optarg, NULL, 0); break;
 		case 'B': c.backoff_max = conf_num(optarg, NULL, 0); break;
 		case 'd': c.state_dir = optarg; break;
 		case 'g': c.grace = duration(optarg, "-g"); break;
+		case 'G': c.global_max = duration(optarg, "-G"); break;
 		case 'i': c.interval = conf_num(optarg, NULL, 0); break;
 		case 'I': c.invalid_max = conf_long(optarg, NULL, 0); break;
 		case 'p': c.parallel = conf_long(optarg, NULL, 0); break;
 		case 'q': log_verbose(-1); break;
 		case 'Q': c.max_queue = conf_long(optarg, NULL, 0); break;
 		case 't': c.timeout_ms = conf_num(optarg, NULL, 0) * 1000; break;
+		case 'u': c.unreachable = conf_long(optarg, NULL, 0); break;
 		case 'v': log_verbose(1); break;
 		case 'w': c.window = duration(optarg, "-w"); break;
+		case 'W': c.wait_max = duration(optarg, "-W"); break;
 		default: usage();
 		}
-	if (optind != argc || c.parallel < 1 || c.attempts < 1)
+	if (optind != argc || c.parallel < 1 || c.attempts < 1 || c.max_queue < 1 ||
+	    c.unreachable < 1)
 		usage();
 	return post_run(pf, &c);
 }
