@@ -11,7 +11,6 @@
 #include "post/keyset.h"
 #include "lib/log.h"
 #include "lib/mem.h"
-#include "post/post.h"
 #include "post/spool.h"
 
 #define NHASH 4096
@@ -83,7 +82,7 @@ hook_platform(const char *url)
 struct hook *
 hook_get(const char *url)
 {
-	unsigned long long id = post_hash(url, strlen(url), POST_FNV_BASIS);
+	unsigned long long id = keyset_hash(url, strlen(url), KEYSET_FNV_BASIS);
 	struct hook **slot = &H.table[id % NHASH], *h;
 
 	for (h = *slot; h; h = h->chain)
@@ -125,7 +124,41 @@ hook_all(void)
 	return H.hooks;
 }
 
-/* ---- queues ---- */
+/* ---- jobs and queues ---- */
+
+struct hook_job *
+hook_job_new(const char *stream, json_int_t kill)
+{
+	size_t n = strlen(stream) + 1;
+	struct hook_job *j = mem_calloc(1, sizeof *j + n);
+
+	memcpy(j->stream, stream, n);
+	j->kill = kill;
+	j->t0 = clock_mono();
+	return j;
+}
+
+/* The post as spooled, read back: {"target",...,"body"} (new reference). */
+json_t *
+hook_job_entry(struct hook_job *j)
+{
+	const char *line = spool_read(j->seg, &j->at, 0, j->at.len);
+
+	return json_loadb(line, j->at.len, JSON_ALLOW_NUL, NULL);
+}
+
+/* The platform answered (or the post went to dead/). */
+void
+hook_job_done(struct hook_job *j)
+{
+	struct spool_seg *s = j->seg;
+
+	if (!s)
+		return;
+	j->seg = NULL;
+	spool_done(s, j->at.idx);
+}
+
 
 void
 hook_push(struct hook_job *j)

@@ -36,7 +36,7 @@ struct hook_bucket {		/* a Discord rate-limit bucket */
 struct hook {
 	struct hook *chain, *all;
 	char *url, label[96];	/* label: the URL for logs, token redacted */
-	unsigned long long id;	/* post_hash of the URL */
+	unsigned long long id;	/* keyset_hash of the URL */
 	struct hook_job *head, *tail;
 	long queued, batched;	/* jobs in its queue; in the turn's segment */
 	int busy, dead;
@@ -62,6 +62,12 @@ struct hook *hook_get(const char *url);
 /* Every webhook, through h->all. */
 struct hook *hook_all(void);
 
+/* A job for a post of stream about killmail kill, accepted now. */
+struct hook_job *hook_job_new(const char *stream, json_int_t kill);
+/* The post as spooled, read back: {"target",...,"body"} (new reference). */
+json_t *hook_job_entry(struct hook_job *j);
+/* The platform answered (or the post went to dead/): done in its segment. */
+void hook_job_done(struct hook_job *j);
 /* Queue j on j->hook; take the head of h's queue. */
 void hook_push(struct hook_job *j);
 struct hook_job *hook_pop(struct hook *h);

@@ -71,7 +71,4 @@ int post_run(const struct post_platform *pf, const struct post_conf *c);
  * the platform's default -i), then post_run(). */
 int post_main(int argc, char **argv, const struct post_platform *pf, double interval);
 
-/* FNV-1a, the webhook identity kept in state files instead of its URL. */
-unsigned long long post_hash(const char *s, size_t n, unsigned long long h);
-#define POST_FNV_BASIS 14695981039346656037ULL
 #endif
