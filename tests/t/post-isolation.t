@@ -76,16 +76,20 @@ kill -TERM "$pid"; wait "$pid"
 exec 3>&-
 
 # --- 3. each webhook has its own queue bound (-Q): a webhook that hangs
-# fills its own queue, the rest of its posts go to dead/, and reading goes on
+# fills its own queue, the rest of its posts go to dead/, and reading goes
+# on.  Its 300 posts are more than one turn of the loop reads (256 lines).
 fake_ctl "$d_url" '{"clear":true,"clear_log":true,"faults":[{"match":"/webhooks/hung/","delay":20,"times":-1}]}'
 fifo in3
 post-discord -d "$T/s3" -Q 25 -t 60 <&3 >"$T/out3" 2>"$T/err3" &
 pid=$!; _pids="$_pids $pid"
-{ mk 1 40 "$plat/hung/tok"; mk 1 20 "$plat/good/tok"; } >&3
+# written in the background: a poster that stops reading must fail this
+# test, not hang it on a full pipe
+{ mk 1 300 "$plat/hung/tok"; mk 1 20 "$plat/good/tok"; } >&3 &
+_pids="$_pids $!"
 wait_until 30 has good 20; ok $? "-Q 25 and a webhook that hangs: the healthy one gets all 20 posts"
-wait_until 10 sh -c "[ \$(grep -c '\"status\":\"expired\"' $T/out3) -ge 15 ]"
-is "$(receipts expired "$T/out3" 'queue full')" 15 "the hung webhook's 15 posts past its bound expired: queue full"
-is "$(ls "$T/s3/discord/dead" | wc -l)" 15 "and kept in dead/"
+wait_until 10 sh -c "[ \$(grep -c '\"status\":\"expired\"' $T/out3) -ge 275 ]"
+is "$(receipts expired "$T/out3" 'queue full')" 275 "the hung webhook's 275 posts past its bound expired: queue full"
+is "$(ls "$T/s3/discord/dead" | wc -l)" 275 "and kept in dead/"
 kill -TERM "$pid"; wait "$pid"
 exec 3>&-
 
