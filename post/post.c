@@ -49,6 +49,7 @@
 #include "lib/conf.h"
 #include "lib/line.h"
 #include "lib/log.h"
+#include "lib/mem.h"
 #include "lib/sig.h"
 #include "post/dedupe.h"
 #include "post/engine.h"
@@ -132,11 +133,19 @@ on_signal(void)
 		}
 }
 
+/* jansson's allocations too are checked: out of memory is fatal (mem.h). */
+static void *
+json_mem(size_t n)
+{
+	return mem_calloc(1, n);
+}
+
 static void
 setup(const struct post_platform *pf, const struct post_conf *c)
 {
 	struct http_opts o = { 0 };
 
+	json_set_alloc_funcs(json_mem, free);
 	engine.pf = pf;
 	engine.c = c;
 	hook_init(c->backoff, c->backoff_max, c->wait_max, pf->hosts);
