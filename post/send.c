@@ -74,7 +74,7 @@ answer_wait(struct hook *h, const struct post_answer *a, double now)
 		log_debug("rate limited url=%s seconds=%.3f", h->label, w);
 }
 
-/* No answer -c->unreachable times in a row: the webhook is unreachable.
+/* No answer engine.c->unreachable times in a row: the webhook is unreachable.
  * Its posts go to dead/ now, and those that come for it until backoff_max
  * has passed; then one post is tried again, and one more silence is
  * enough.  So a host that never answers costs a few time-outs, not a
