@@ -9,7 +9,6 @@
 #include "post/keyset.h"
 #include "lib/log.h"
 #include "json/ndjson.h"
-#include "post/post.h"
 #include "post/spool.h"
 
 static struct {
@@ -24,7 +23,7 @@ static struct {
 unsigned long long
 dedupe_key(unsigned long long hook, json_int_t kill)
 {
-	return post_hash((const char *)&kill, sizeof kill, hook);
+	return keyset_hash((const char *)&kill, sizeof kill, hook);
 }
 
 static int

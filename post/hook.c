@@ -3,19 +3,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/clock.h"
+#include "lib/conf.h"
 #include "post/hook.h"
 #include "post/keyset.h"
 #include "lib/log.h"
 #include "lib/mem.h"
-#include "post/post.h"
 #include "post/spool.h"
 
 #define NHASH 4096
 
+#define NHOSTS 32
+
 static struct {
 	double backoff, backoff_max;	/* the first back-off and the longest */
+	double wait_max;		/* the longest wait of a bucket */
+	const char *hosts[NHOSTS + 1];	/* the platform's own, then the setting's */
+	char *extra;			/* $POST_PLATFORM_HOSTS, cut in place */
 	struct hook *table[NHASH], *hooks;
 	struct hook_bucket *buckets;
 	struct keyset deadset;
@@ -23,10 +29,52 @@ static struct {
 } H;
 
 void
-hook_init(double backoff, double backoff_max)
+hook_init(double backoff, double backoff_max, double wait_max,
+    const char *const *hosts)
 {
+	size_t n = 0;
+	char *t;
+
 	H.backoff = backoff;
 	H.backoff_max = backoff_max;
+	H.wait_max = wait_max;
+	while (hosts && hosts[n] && n < NHOSTS)
+		H.hosts[n] = hosts[n], n++;
+	free(H.extra);
+	H.extra = mem_strdup(conf_str(NULL, "POST_PLATFORM_HOSTS", ""));
+	for (t = strtok(H.extra, ", \t"); t && n < NHOSTS; t = strtok(NULL, ", \t"))
+		H.hosts[n++] = t;
+	if (t)
+		log_warn("POST_PLATFORM_HOSTS: more than %d hosts, the rest ignored", NHOSTS);
+	H.hosts[n] = NULL;
+}
+
+/* Is the host of url one of the platform's?  The host is what lies between
+ * "://" and the path, without user information or port; compared whole
+ * and without case, so that "discord.com.example" is not "discord.com". */
+static int
+hook_platform(const char *url)
+{
+	const char *a = strstr(url, "://"), *e, *p;
+	size_t n;
+
+	if (!a)
+		return 0;
+	a += 3;
+	e = a + strcspn(a, "/?#");
+	for (p = a; p < e; p++)	/* user:password@ */
+		if (*p == '@')
+			a = p + 1;
+	if (*a == '[') {	/* [v6]:port */
+		p = memchr(a, ']', e - a);
+		e = p ? p + 1 : e;
+	} else if ((p = memchr(a, ':', e - a)))
+		e = p;
+	n = e - a;
+	for (const char *const *h = H.hosts; *h; h++)
+		if (strlen(*h) == n && !strncasecmp(*h, a, n))
+			return 1;
+	return 0;
 }
 
 /* ---- webhooks ---- */
@@ -34,7 +82,7 @@ hook_init(double backoff, double backoff_max)
 struct hook *
 hook_get(const char *url)
 {
-	unsigned long long id = post_hash(url, strlen(url), POST_FNV_BASIS);
+	unsigned long long id = keyset_hash(url, strlen(url), KEYSET_FNV_BASIS);
 	struct hook **slot = &H.table[id % NHASH], *h;
 
 	for (h = *slot; h; h = h->chain)
@@ -45,6 +93,7 @@ hook_get(const char *url)
 	h->id = id;
 	log_url(url, h->label, sizeof h->label);
 	h->dead = keyset_get(&H.deadset, id) != 0;
+	h->platform = hook_platform(url);
 	backoff_init(&h->bo, H.backoff, H.backoff_max);
 	h->chain = *slot;
 	*slot = h;
@@ -75,7 +124,41 @@ hook_all(void)
 	return H.hooks;
 }
 
-/* ---- queues ---- */
+/* ---- jobs and queues ---- */
+
+struct hook_job *
+hook_job_new(const char *stream, json_int_t kill)
+{
+	size_t n = strlen(stream) + 1;
+	struct hook_job *j = mem_calloc(1, sizeof *j + n);
+
+	memcpy(j->stream, stream, n);
+	j->kill = kill;
+	j->t0 = clock_mono();
+	return j;
+}
+
+/* The post as spooled, read back: {"target",...,"body"} (new reference). */
+json_t *
+hook_job_entry(struct hook_job *j)
+{
+	const char *line = spool_read(j->seg, &j->at, 0, j->at.len);
+
+	return json_loadb(line, j->at.len, JSON_ALLOW_NUL, NULL);
+}
+
+/* The platform answered (or the post went to dead/). */
+void
+hook_job_done(struct hook_job *j)
+{
+	struct spool_seg *s = j->seg;
+
+	if (!s)
+		return;
+	j->seg = NULL;
+	spool_done(s, j->at.idx);
+}
+
 
 void
 hook_push(struct hook_job *j)
@@ -87,6 +170,7 @@ hook_push(struct hook_job *j)
 	else
 		h->head = j;
 	h->tail = j;
+	h->queued++;
 	if (++H.queued > H.queued_max)
 		H.queued_max = H.queued;
 }
@@ -99,6 +183,7 @@ hook_pop(struct hook *h)
 	if (!(h->head = j->next))
 		h->tail = NULL;
 	j->next = NULL;
+	h->queued--;
 	H.queued--;
 	return j;
 }
@@ -140,6 +225,14 @@ bucket_get(const char *id)
 	return H.buckets = b;
 }
 
+/* No bucket waits longer than wait_max, whatever it says: a webhook's own
+ * host names the reset, and it may be anyone's. */
+static double
+wait_cap(double s)
+{
+	return s > H.wait_max ? H.wait_max : s;
+}
+
 /* Discord tells each answer's bucket, what is left of it and when it
  * refills: follow that rather than any number of our own. */
 void
@@ -154,7 +247,7 @@ hook_ratelimit(struct hook *h, const struct http_resp *r, double now)
 	if (http_header(r, "X-RateLimit-Remaining", v, sizeof v))
 		b->remaining = atoi(v);
 	if (http_header(r, "X-RateLimit-Reset-After", v, sizeof v))
-		b->reset_at = now + strtod(v, NULL);
+		b->reset_at = now + wait_cap(strtod(v, NULL));
 }
 
 double

@@ -36,16 +36,24 @@ struct hook_bucket {		/* a Discord rate-limit bucket */
 struct hook {
 	struct hook *chain, *all;
 	char *url, label[96];	/* label: the URL for logs, token redacted */
-	unsigned long long id;	/* post_hash of the URL */
+	unsigned long long id;	/* keyset_hash of the URL */
 	struct hook_job *head, *tail;
+	long queued, batched;	/* jobs in its queue; in the turn's segment */
 	int busy, dead;
+	int platform;		/* on one of the platform's own hosts */
+	int silent;		/* requests in a row that got no answer */
+	int warned;		/* said once that its "global" 429 is its own */
 	double next_at, sent_at;	/* monotonic */
+	double down_until;	/* unreachable: its posts go to dead/ until then */
 	struct hook_bucket *bucket;
 	struct backoff bo;
 };
 
-/* The back-off of every webhook: first and longest, seconds. */
-void hook_init(double backoff, double backoff_max);
+/* The back-off of every webhook (first and longest, seconds), the longest
+ * wait a rate-limit bucket may impose, and the platform's own hosts
+ * (NULL-terminated; $POST_PLATFORM_HOSTS adds more). */
+void hook_init(double backoff, double backoff_max, double wait_max,
+    const char *const *hosts);
 /* The URL of a target: "$NAME" is read from the environment, so stream
  * files hold no secret.  NULL with why when there is none. */
 const char *hook_resolve(const char *target, char *why, size_t n);
@@ -54,6 +62,12 @@ struct hook *hook_get(const char *url);
 /* Every webhook, through h->all. */
 struct hook *hook_all(void);
 
+/* A job for a post of stream about killmail kill, accepted now. */
+struct hook_job *hook_job_new(const char *stream, json_int_t kill);
+/* The post as spooled, read back: {"target",...,"body"} (new reference). */
+json_t *hook_job_entry(struct hook_job *j);
+/* The platform answered (or the post went to dead/): done in its segment. */
+void hook_job_done(struct hook_job *j);
 /* Queue j on j->hook; take the head of h's queue. */
 void hook_push(struct hook_job *j);
 struct hook_job *hook_pop(struct hook *h);

@@ -1,7 +1,8 @@
-/* post: the engine of the posters (see post.h): accepting pairs, sending,
- * answers, dead letters, receipts and the loop.  Its parts of their own:
- * the spool and its files (spool.c), dedupe (dedupe.c), the webhooks with
- * their queues, rate limits and dead-hooks (hook.c).  State under
+/* post: the engine of the posters (see post.h): the loop, signals and
+ * options.  Its parts: accepting pairs (accept.c), sending and answers
+ * (send.c), receipts and dead letters (letter.c), the spool and its files
+ * (spool.c), dedupe (dedupe.c), the webhooks with their queues, rate
+ * limits and dead-hooks (hook.c).  State under
  * $STATE_DIR/<platform>/:
  *
  *   spool/<name>.ndjson a segment: the posts accepted in one turn of the
@@ -29,9 +30,10 @@
  * request of any webhook is sent, so a power cut brings back no answered
  * post but the ones answered in the last turn, at most one per webhook.
  * Until then the post is pending and is replayed at start; a done line cut
- * short by the kill is dropped.  The one window left is a request the platform took whose
- * answer we never read; the replay then posts it a second time.  With one
- * request in flight per webhook it is at most one post per webhook.
+ * short by the kill is dropped.  The one window left is a request the
+ * platform took whose answer we never read; the replay then posts it a
+ * second time.  With one request in flight per webhook it is at most one
+ * post per webhook.
  *
  * Commit marks (json/mark.h) pass like any line that is not a pair, and
  * like them go out after the turn's posts are spooled.  With -C the poster
@@ -54,581 +56,20 @@
 
 #include "lib/clock.h"
 #include "lib/conf.h"
-#include "post/dedupe.h"
-#include "post/hook.h"
-#include "post/keyset.h"
 #include "lib/line.h"
 #include "lib/log.h"
-#include "lib/opt.h"
-#include "lib/out.h"
 #include "lib/mem.h"
-#include "json/mark.h"
-#include "json/pair.h"
-#include "json/scan.h"
-#include "post/post.h"
+#include "lib/opt.h"
 #include "lib/sig.h"
+#include "json/mark.h"
+#include "post/dedupe.h"
+#include "post/engine.h"
 #include "post/spool.h"
 
 #define BATCH 256		/* input lines per turn: one segment, one fdatasync */
 #define TURN_BYTES (512 << 10)	/* ...or fewer: what a turn holds in memory */
 
-static struct {
-	const struct post_platform *pf;
-	const struct post_conf *c;
-	struct http *http;
-	char dir[1024];
-	struct keyset warned;
-	struct buf out;		/* stdout, written once the turn's posts are spooled */
-	int reading, stopping, pending, sigfd;
-	double deadline, global_until, invalid_since;
-	long invalid;
-	unsigned long posted, limited, retried, dead, rejected, expired, dup, malformed;
-	struct mark mark;	/* -C: the newest mark of the turn ... */
-	int marked;		/* ... when there is one */
-	long long committed;	/* the position written last */
-} E;
-
-/* The posts of this turn, queued once their segment is durable. */
-static struct {
-	struct hook_job *head, *tail;
-} B;
-
-unsigned long long
-post_hash(const char *s, size_t n, unsigned long long h)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
-}
-
-static unsigned
-now_wall(void)
-{
-	return (unsigned)clock_wall();
-}
-
-/* ---- output: receipts and lines for later stages ---- */
-
-/* Output waits in E.out until the posts of the turn are spooled: a pair
- * goes on only then.  The loop writes it out before it waits (turn). */
-static void
-receipt(const struct hook_job *j, const char *status, long http, const char *why)
-{
-	json_t *r = json_object(), *e;
-
-	json_object_set_new(r, "target", json_string(E.pf->name));
-	json_object_set_new(r, "stream", json_string(j->stream));
-	json_object_set_new(r, "killmail_id", json_integer(j->kill));
-	json_object_set_new(r, "status", json_string(status));
-	json_object_set_new(r, "http", http ? json_integer(http) : json_null());
-	json_object_set_new(r, "attempts", json_integer(j->attempts));
-	json_object_set_new(r, "ms", json_integer((json_int_t)((clock_mono() - j->t0) * 1000)));
-	if (why)
-		json_object_set_new(r, "reason", json_string(why));
-	e = json_pack("{s:o}", "receipt", r);
-	ndjson_dump(&E.out, e);
-	buf_addc(&E.out, '\n');
-	json_decref(e);
-}
-
-static void
-pass(const char *line, size_t len)
-{
-	buf_add(&E.out, line, len);
-	buf_addc(&E.out, '\n');
-}
-
-static void
-pass_flush(void)
-{
-	if (E.out.len)
-		out_put(E.out.p, E.out.len);
-	out_flush();
-	E.out.len = 0;
-}
-
-/* ---- jobs ---- */
-
-static struct hook_job *
-job_new(const char *stream, json_int_t kill)
-{
-	size_t n = strlen(stream) + 1;
-	struct hook_job *j = mem_calloc(1, sizeof *j + n);
-
-	memcpy(j->stream, stream, n);
-	j->kill = kill;
-	j->t0 = clock_mono();
-	return j;
-}
-
-/* The post as spooled, read back: {"target",...,"body"} (new reference). */
-static json_t *
-job_entry(struct hook_job *j)
-{
-	const char *line = spool_read(j->seg, &j->at, 0, j->at.len);
-
-	return json_loadb(line, j->at.len, JSON_ALLOW_NUL, NULL);
-}
-
-/* The platform answered (or the post went to dead/). */
-static void
-job_done(struct hook_job *j)
-{
-	struct spool_seg *s = j->seg;
-
-	if (!s)
-		return;
-	j->seg = NULL;
-	spool_done(s, j->at.idx);
-}
-
-/* Keep the post with its reason in dead/, out of the spool; a receipt.
- * entry: the post when it is not in a segment (borrowed), else NULL. */
-static void
-dead_letter(struct hook_job *j, json_t *entry, const char *status, long http,
-    const char *why)
-{
-	char name[300];
-	struct buf b = { 0 };
-	json_t *post = entry ? json_incref(entry) : j->seg ? job_entry(j) : NULL;
-	json_t *d = json_pack("{s:s,s:s,s:o,s:i,s:I,s:o}", "status", status,
-	    "reason", why, "http", http ? json_integer(http) : json_null(),
-	    "attempts", j->attempts, "time", (json_int_t)now_wall(),
-	    "post", post ? post : json_null());
-
-	spool_dead_name(name, sizeof name, j->seg, j->at.idx);
-	ndjson_dump(&b, d);
-	buf_addc(&b, '\n');
-	spool_write("dead", name, b.p, b.len, NULL);
-	buf_free(&b);
-	json_decref(d);
-	job_done(j);
-	receipt(j, status, http, why);
-	if (!strcmp(status, "dead"))
-		E.dead++;
-	else if (!strcmp(status, "rejected"))
-		E.rejected++;
-	else
-		E.expired++;
-	free(j);
-}
-
-/* The webhook is gone: say so once, loudly; everything queued for it and
- * everything that comes later goes to dead/ without a request. */
-static void
-kill_hook(struct hook *h, long http, const char *why)
-{
-	if (!h->dead) {
-		log_warn("webhook is gone, its posts go to dead/ url=%s http=%ld reason=\"%s\"",
-		    h->label, http, why);
-		hook_dead_add(h, why);
-		h->dead = 1;
-	}
-	while (h->head)
-		dead_letter(hook_pop(h), NULL, "dead", http, why);
-}
-
-/* ---- the segment of a turn ---- */
-
-/* One post into the segment in the making. */
-static void
-batch_add(struct hook_job *j, const char *target, json_int_t accepted, const json_t *body)
-{
-	spool_add(target, j->stream, j->kill, accepted, body, &j->at);
-	if (B.tail)
-		B.tail->next = j;
-	else
-		B.head = j;
-	B.tail = j;
-}
-
-/* Make the turn's posts durable together (one fdatasync, one fsync of the
- * directory), then their dedupe keys, then queue them.  name: the
- * segment's name, or NULL for a new one. */
-static void
-batch_commit(const char *name)
-{
-	struct hook_job *j, *next;
-	struct spool_seg *s;
-
-	if (!(s = spool_commit(name)))
-		return;
-	dedupe_flush();
-	dedupe_sync();
-	for (j = B.head; j; j = next) {
-		next = j->next;
-		j->next = NULL;
-		j->seg = s;
-		hook_push(j);
-		log_trace("spooled", (long long)j->kill, j->stream);
-	}
-	spool_idle(s);
-	B.head = B.tail = NULL;
-}
-
-/* ---- accepting pairs ---- */
-
-static int
-warn_once(const char *stream, const char *why)
-{
-	unsigned long long k = post_hash(why, strlen(why),
-	    post_hash(stream, strlen(stream), POST_FNV_BASIS));
-
-	if (keyset_get(&E.warned, k))
-		return 0;
-	keyset_put(&E.warned, k, 1);
-	return 1;
-}
-
-/* A post refused before it was spooled: to dead/ as it would have been
- * spooled (body is stolen). */
-static void
-refuse(struct hook_job *j, const char *tw, json_t *body, const char *status,
-    const char *why)
-{
-	json_t *e = json_pack("{s:s,s:s,s:I,s:I,s:o}", "target", tw, "stream", j->stream,
-	    "killmail_id", j->kill, "accepted", (json_int_t)now_wall(), "body", body);
-
-	dead_letter(j, e, status, 0, why);
-	json_decref(e);
-}
-
-/* One target of this platform: render, dedupe, add to this turn's segment. */
-static void
-accept_target(const json_t *pair, const json_t *target, const char *tw,
-    const char *sid, json_int_t kill)
-{
-	char why[300], w2[256];
-	const char *url = hook_resolve(tw, why, sizeof why);
-	json_t *body = E.pf->render(pair, target);
-	struct hook_job *j = job_new(sid, kill);
-	struct hook *h;
-
-	if (!url) {
-		if (warn_once(sid, why))
-			log_warn("stream cannot post stream=%s reason=\"%s\"", sid, why);
-		return refuse(j, tw, body, "rejected", why);
-	}
-	if (E.pf->check(body, w2, sizeof w2) < 0) {
-		log_warn("rendered post out of limits (a bug) stream=%s killmail_id=%"
-		    JSON_INTEGER_FORMAT " reason=\"%s\"", sid, kill, w2);
-		return refuse(j, tw, body, "rejected", w2);
-	}
-	h = hook_get(url);
-	if (dedupe_seen(dedupe_key(h->id, kill))) {
-		E.dup++;
-		receipt(j, "duplicate", 0, NULL);
-		json_decref(body);
-		return free(j);
-	}
-	if (h->dead)
-		return refuse(j, tw, body, "dead", "webhook is dead");
-	j->hook = h;
-	batch_add(j, tw, (json_int_t)now_wall(), body);
-	json_decref(body);
-	dedupe_add(dedupe_key(h->id, kill));
-}
-
-/* Is this target's platform handled here or by an earlier stage? */
-static int
-handled(const json_t *t, int *mine)
-{
-	*mine = json_is_string(json_object_get(t, E.pf->name));
-	if (*mine)
-		return 1;
-	for (const char *const *b = E.pf->before; b && *b; b++)
-		if (json_object_get(t, *b))
-			return 1;
-	return 0;
-}
-
-static struct pair_mail last;	/* the mail of the pairs read last, parsed once */
-
-/* The pair render reads: the small members parsed from this line, the mail
- * shared with the pairs around it (never modified).  NULL when the mail
- * does not parse (warned). */
-static json_t *
-pair_build(const struct pair *pr, json_t *stream, unsigned long lineno)
-{
-	json_t *m = pair_mail_json(&last, pr->mail, lineno), *p;
-
-	if (!m)
-		return NULL;
-	p = json_object();
-	json_object_set(p, "stream", stream);
-	json_object_set(p, "mail", m);
-	if (pr->match.n)
-		json_object_set_new(p, "match",
-		    json_loadb(pr->match.p, pr->match.n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL));
-	return p;
-}
-
-/* Accept this platform's targets of a pair; 1 when a later stage has a
- * target in it too. */
-static int
-accept_pair(const struct pair *pr, json_t *stream, unsigned long lineno)
-{
-	const json_t *ts = json_object_get(stream, "targets"), *t;
-	const char *sid = json_string_value(json_object_get(stream, "id"));
-	json_t *pair = NULL;
-	int later = 0, mine, bad = 0;
-	size_t i;
-
-	json_array_foreach(ts, i, t) {
-		if (!handled(t, &mine))
-			later = 1;
-		if (!mine || bad)
-			continue;
-		/* A mail that does not parse was warned about: nothing to post. */
-		if (!pair && !(pair = pair_build(pr, stream, lineno)))
-			bad = 1;
-		else
-			accept_target(pair, t, json_string_value(json_object_get(t, E.pf->name)),
-			    sid ? sid : "?", json_integer_value(json_object_get(
-			    json_object_get(pair, "mail"), "killmail_id")));
-	}
-	json_decref(pair);
-	return later;
-}
-
-/* A line goes on (unchanged) unless it is a pair whose targets are all
- * handled here or before.  Only the stream and match of a pair are parsed
- * for it; its mail once for all the pairs of that mail in a row. */
-static void
-accept_line(const char *line, size_t len, unsigned long lineno)
-{
-	struct pair pr;
-	json_t *j;
-
-	if (pair_read(line, len, last.text.p, last.text.len, &pr) < 0) {
-		scan_warn_line(lineno, pr.why, pr.col);
-		E.malformed++;
-		return;
-	}
-	if (!pair_is(&pr)) {
-		if (E.c->commit && mark_read(line, len, &E.mark))
-			E.marked = 1;
-		return pass(line, len);	/* a receipt, a mark, or unknown: not ours */
-	}
-	if (!(j = ndjson_parse(pr.stream.p, pr.stream.n, lineno)))
-		return;
-	if (!json_is_array(json_object_get(j, "targets")) || accept_pair(&pr, j, lineno))
-		pass(line, len);
-	json_decref(j);
-}
-
-/* ---- sending ---- */
-
-static void on_answer(void *arg, struct http_resp *r);
-
-static void
-send_head(struct hook *h, double now)
-{
-	static const char *hdrs[] = { "Content-Type: application/json", NULL };
-	struct hook_job *j = h->head;
-	struct buf u = { 0 };
-
-	const char *body = spool_read(j->seg, &j->at, j->at.boff, j->at.len - j->at.boff - 1);
-
-	E.pf->url(h->url, &u);
-	j->attempts++;
-	hook_sent(h, now);
-	log_trace("send", (long long)j->kill, j->stream);
-	http_request(E.http, "POST", u.p, body, j->at.len - j->at.boff - 1, hdrs, on_answer, h);
-	buf_free(&u);
-}
-
-/* 401, 403 and 429 count against Discord's 10,000 per 10 minutes per IP:
- * stop everything well before that. */
-static void
-invalid_count(double now)
-{
-	if (now - E.invalid_since > 600) {
-		E.invalid_since = now;
-		E.invalid = 0;
-	}
-	if (++E.invalid == E.c->invalid_max) {
-		log_warn("too many invalid requests, pausing all sends count=%ld seconds=%.0f",
-		    E.invalid, E.invalid_since + 600 - now);
-		if (E.global_until < E.invalid_since + 600)
-			E.global_until = E.invalid_since + 600;
-	}
-}
-
-static void
-answer_wait(struct hook *h, const struct post_answer *a, double now)
-{
-	E.limited++;
-	if (a->global) {
-		log_info("global rate limit seconds=%.3f", a->wait);
-		if (E.global_until < now + a->wait)
-			E.global_until = now + a->wait;
-	} else if (h->next_at < now + a->wait)
-		h->next_at = now + a->wait;
-	log_debug("rate limited url=%s seconds=%.3f", h->label, a->wait);
-}
-
-static void
-answer_retry(struct hook *h, const struct http_resp *r, const struct post_answer *a,
-    double now)
-{
-	double d;
-
-	if (h->head->attempts >= E.c->attempts) {
-		log_warn("giving up after %d attempts url=%s http=%ld reason=\"%s\"",
-		    h->head->attempts, h->label, r->status, a->why);
-		dead_letter(hook_pop(h), NULL, "expired", r->status, a->why);
-		return;
-	}
-	E.retried++;
-	d = backoff_next(&h->bo);
-	h->next_at = now + d;
-	log_info("retrying url=%s http=%ld attempt=%d in=%.2fs reason=\"%s\"",
-	    h->label, r->status, h->head->attempts, d, a->why);
-}
-
-static void
-on_answer(void *arg, struct http_resp *r)
-{
-	struct hook *h = arg;
-	struct post_answer a = { 0 };
-	double now = clock_mono();
-	struct hook_job *j;
-
-	h->busy = 0;
-	if (E.pf->ratelimit_headers)
-		hook_ratelimit(h, r, now);
-	if (h->next_at < h->sent_at + E.c->interval)
-		h->next_at = h->sent_at + E.c->interval;
-	E.pf->judge(r, &a);
-	for (char *c = a.why; *c; c++)	/* one log line per event */
-		if ((unsigned char)*c < 0x20)
-			*c = ' ';
-	if (a.invalid)
-		invalid_count(now);
-	if (a.v == POST_OK) {
-		backoff_reset(&h->bo);
-		j = hook_pop(h);
-		job_done(j);
-		E.posted++;
-		receipt(j, "posted", r->status, NULL);
-		free(j);
-	} else if (a.v == POST_WAIT)
-		answer_wait(h, &a, now);
-	else if (a.v == POST_RETRY)
-		answer_retry(h, r, &a, now);
-	else if (a.v == POST_GONE)
-		kill_hook(h, r->status, a.why);
-	else {
-		log_warn("post rejected url=%s http=%ld reason=\"%s\"", h->label, r->status, a.why);
-		dead_letter(hook_pop(h), NULL, "rejected", r->status, a.why);
-	}
-}
-
-/* Start what may start; the seconds until something else may. */
-static double
-schedule(double now)
-{
-	double next = 1;
-
-	/* The answers so far on disk before anything more is sent: a power
-	 * cut then sends again at most the one post per webhook in flight. */
-	spool_sync();
-	if (E.stopping)
-		return next;
-	if (now < E.global_until)
-		return E.global_until - now;
-	for (struct hook *h = hook_all(); h; h = h->all) {
-		double at;
-
-		if (!h->head || h->busy || h->dead)
-			continue;
-		if ((at = hook_ready_at(h, now)) > now) {
-			next = at - now < next ? at - now : next;
-			continue;
-		}
-		if (http_inflight(E.http) >= E.c->parallel)
-			break;
-		send_head(h, now);
-	}
-	return next;
-}
-
-/* ---- the spool at start (and on SIGHUP: posts put back by hand) ---- */
-
-/* Queue a post read back from the spool (entry: borrowed), as
- * accept_target would have; its dedupe key is added when missing. */
-static void
-requeue(struct hook_job *j, json_t *entry)
-{
-	char why[300];
-	const char *url;
-	struct hook *h;
-
-	url = hook_resolve(json_string_value(json_object_get(entry, "target")), why, sizeof why);
-	if (!url)
-		return dead_letter(j, entry, "rejected", 0, why);
-	h = hook_get(url);
-	if (h->dead)
-		return dead_letter(j, entry, "dead", 0, "webhook is dead");
-	if (!dedupe_known(dedupe_key(h->id, j->kill)))
-		dedupe_add(dedupe_key(h->id, j->kill));
-	j->hook = h;
-	if (j->seg)
-		hook_push(j);
-	else
-		batch_add(j, json_string_value(json_object_get(entry, "target")),
-		    json_integer_value(json_object_get(entry, "accepted")),
-		    json_object_get(entry, "body"));
-}
-
-/* The stream and killmail of a post read back, for a job. */
-static struct hook_job *
-entry_job(json_t *e)
-{
-	const char *sid = json_string_value(json_object_get(e, "stream"));
-
-	return job_new(sid ? sid : "?",
-	    json_integer_value(json_object_get(e, "killmail_id")));
-}
-
-/* A post of a segment, back in its queue. */
-static void
-replay_post(struct spool_seg *s, const struct spool_pos *at, json_t *e, int ok)
-{
-	struct hook_job *j = entry_job(e);
-
-	j->seg = s;
-	j->at = *at;
-	if (!ok)
-		dead_letter(j, e, "rejected", 0, "spool line unreadable");
-	else
-		requeue(j, e);
-}
-
-/* A post put back by hand: a segment of its own, named seg. */
-static void
-replay_single(const char *seg, json_t *e, int ok)
-{
-	struct hook_job *j = entry_job(e);
-
-	if (!ok)
-		dead_letter(j, e, "rejected", 0, "spool entry without target or body");
-	else
-		requeue(j, e);
-	batch_commit(seg);
-}
-
-static void
-replay(void)
-{
-	long q = hook_queued();
-
-	spool_replay(replay_post, replay_single);
-	dedupe_flush();
-	if (hook_queued() > q)
-		log_info("spooled posts queued count=%ld", hook_queued() - q);
-}
+struct engine engine;
 
 /* ---- the loop ---- */
 
@@ -637,7 +78,7 @@ static struct line_reader lr;
 static int
 turn_full(void)
 {
-	return spool_pending() + E.out.len >= TURN_BYTES;
+	return spool_pending() + engine.out.len >= TURN_BYTES;
 }
 
 static void
@@ -666,22 +107,22 @@ commit(void)
 	char path[1200];
 	long long epoch;
 
-	if (!E.marked || E.mark.seq == E.committed)
+	if (!engine.marked || engine.mark.seq == engine.committed)
 		return;		/* none, or the same again (redisq-pull at the head) */
-	E.marked = 0;
-	snprintf(path, sizeof path, "%s/pipeline.epoch", E.c->state_dir);
+	engine.marked = 0;
+	snprintf(path, sizeof path, "%s/pipeline.epoch", engine.c->state_dir);
 	if ((epoch = mark_file_read(path)) < 0)
 		epoch = 0;
-	if (epoch != E.mark.epoch) {
+	if (epoch != engine.mark.epoch) {
 		log_debug("mark of an older epoch not committed sequence=%lld epoch=%lld now=%lld",
-		    E.mark.seq, E.mark.epoch, epoch);
+		    engine.mark.seq, engine.mark.epoch, epoch);
 		return;
 	}
-	snprintf(path, sizeof path, "%s/redisq-pull.commit", E.c->state_dir);
-	if (mark_file_write(path, E.mark.seq) < 0)
+	snprintf(path, sizeof path, "%s/redisq-pull.commit", engine.c->state_dir);
+	if (mark_file_write(path, engine.mark.seq) < 0)
 		log_fatal(EXIT_TEMP, "cannot write path=%s: %s", path, strerror(errno));
-	E.committed = E.mark.seq;
-	log_debug("committed sequence=%lld", E.mark.seq);
+	engine.committed = engine.mark.seq;
+	log_debug("committed sequence=%lld", engine.mark.seq);
 }
 
 /* Up to BATCH lines per turn, so that answers and sends keep flowing; the
@@ -693,7 +134,7 @@ read_input(int readable)
 	size_t len;
 	int r = 0, k = 0;
 
-	if (readable && !E.pending)
+	if (readable && !engine.pending)
 		fill();
 	while (k < BATCH && (!k || !turn_full()))
 		if ((r = line_next(&lr, &line, &len)) == 1) {
@@ -702,11 +143,11 @@ read_input(int readable)
 			k++;
 		} else if (r < 0 || !more())
 			break;
-	batch_commit(NULL);
+	accept_commit(NULL);
 	commit();
-	E.pending = r == 1 && (k == BATCH || turn_full());
+	engine.pending = r == 1 && (k == BATCH || turn_full());
 	if (r < 0) {
-		E.reading = 0;
+		engine.reading = 0;
 		log_info("end of input, draining queued=%ld", hook_queued());
 	}
 }
@@ -716,19 +157,26 @@ on_signal(void)
 {
 	int s;
 
-	while ((s = sig_take(E.sigfd)))
+	while ((s = sig_take(engine.sigfd)))
 		if (s == SIGHUP) {
 			log_info("SIGHUP: reloading dead-hooks, requeueing spool");
 			hook_dead_load();
-			replay();
-		} else if (!E.stopping) {
+			accept_replay();
+		} else if (!engine.stopping) {
 			/* Stop reading at a line boundary; what is queued stays
 			 * in the spool for the next start. */
-			E.stopping = 1;
-			E.reading = 0;
-			E.deadline = clock_mono() + E.c->grace;
-			log_info("stopping inflight=%d queued=%ld", http_inflight(E.http), hook_queued());
+			engine.stopping = 1;
+			engine.reading = 0;
+			engine.deadline = clock_mono() + engine.c->grace;
+			log_info("stopping inflight=%d queued=%ld", http_inflight(engine.http), hook_queued());
 		}
+}
+
+/* jansson's allocations too are checked: out of memory is fatal (mem.h). */
+static void *
+json_mem(size_t n)
+{
+	return mem_calloc(1, n);
 }
 
 static void
@@ -736,52 +184,53 @@ setup(const struct post_platform *pf, const struct post_conf *c)
 {
 	struct http_opts o = { 0 };
 
-	E.pf = pf;
-	E.c = c;
-	hook_init(c->backoff, c->backoff_max);
-	snprintf(E.dir, sizeof E.dir, "%s/%s", c->state_dir, pf->name);
-	spool_open(E.dir);
+	json_set_alloc_funcs(json_mem, free);
+	engine.pf = pf;
+	engine.c = c;
+	hook_init(c->backoff, c->backoff_max, c->wait_max, pf->hosts);
+	snprintf(engine.dir, sizeof engine.dir, "%s/%s", c->state_dir, pf->name);
+	spool_open(engine.dir);
 	o.useragent = conf_useragent();
 	o.timeout_ms = c->timeout_ms;
 	o.max_host_conns = c->parallel;
-	E.http = http_new(&o);
-	E.sigfd = sig_init(0);
-	E.reading = 1;
-	E.committed = -1;
+	engine.http = http_new(&o);
+	engine.sigfd = sig_init(0);
+	engine.reading = 1;
+	engine.committed = -1;
 	line_init(&lr, 0, 0);
 	dedupe_open(c->window);
 	hook_dead_load();
 	spool_clean();
-	replay();
+	accept_replay();
 	log_info("started state=%s queued=%ld dedupe=%zu dead_hooks=%zu",
-	    E.dir, hook_queued(), dedupe_count(), hook_dead_count());
+	    engine.dir, hook_queued(), dedupe_count(), hook_dead_count());
 }
 
 static int
 finished(double now)
 {
-	if (E.stopping)
-		return http_inflight(E.http) == 0 || now >= E.deadline;
-	return !E.reading && !E.pending && hook_queued() == 0 && http_inflight(E.http) == 0;
+	if (engine.stopping)
+		return http_inflight(engine.http) == 0 || now >= engine.deadline;
+	return !engine.reading && !engine.pending && hook_queued() == 0 && http_inflight(engine.http) == 0;
 }
 
 /* Poll stdin (unless stopping or too much is queued), signals and curl. */
 static void
 turn(double wait)
 {
-	struct curl_waitfd fd[2] = { { E.sigfd, CURL_WAIT_POLLIN, 0 },
+	struct curl_waitfd fd[2] = { { engine.sigfd, CURL_WAIT_POLLIN, 0 },
 		{ 0, CURL_WAIT_POLLIN, 0 } };
-	int rd = E.reading && hook_queued() < E.c->max_queue;
-	int ms = E.pending && rd ? 0 : (int)(wait * 1000) + 1;
+	int rd = engine.reading;
+	int ms = engine.pending && rd ? 0 : (int)(wait * 1000) + 1;
 
-	pass_flush();
-	if (E.stopping && (E.deadline - clock_mono()) * 1000 + 1 < ms)
-		ms = (int)((E.deadline - clock_mono()) * 1000) + 1;
-	if (http_wait(E.http, fd, rd && !E.pending ? 2 : 1, ms < 0 ? 0 : ms) < 0)
+	letter_flush();
+	if (engine.stopping && (engine.deadline - clock_mono()) * 1000 + 1 < ms)
+		ms = (int)((engine.deadline - clock_mono()) * 1000) + 1;
+	if (http_wait(engine.http, fd, rd && !engine.pending ? 2 : 1, ms < 0 ? 0 : ms) < 0)
 		log_fatal(EXIT_TEMP, "curl multi failed");
 	if (fd[0].revents)
 		on_signal();
-	if (rd && (E.pending || fd[1].revents))
+	if (rd && (engine.pending || fd[1].revents))
 		read_input(fd[1].revents != 0);
 }
 
@@ -792,21 +241,22 @@ post_run(const struct post_platform *pf, const struct post_conf *c)
 
 	setup(pf, c);
 	for (;;) {
-		wait = schedule(clock_mono());
+		wait = send_schedule(clock_mono());
 		if (finished(clock_mono()))
 			break;
 		turn(wait);
 	}
-	pass_flush();
+	letter_flush();
 	log_info("done posted=%lu limited=%lu retried=%lu dead=%lu rejected=%lu "
-	    "expired=%lu duplicate=%lu left=%ld invalid=%ld queued_max=%ld malformed=%lu", E.posted,
-	    E.limited, E.retried, E.dead, E.rejected, E.expired, E.dup, hook_queued(),
-	    E.invalid, hook_queued_max(), E.malformed);
-	if (!http_inflight(E.http))
-		http_free(E.http);
+	    "expired=%lu duplicate=%lu left=%ld invalid=%ld queued_max=%ld malformed=%lu",
+	    engine.posted, engine.limited, engine.retried, engine.dead, engine.rejected,
+	    engine.expired, engine.dup, hook_queued(), engine.invalid, hook_queued_max(),
+	    engine.malformed);
+	if (!http_inflight(engine.http))
+		http_free(engine.http);
 	dedupe_close();
 	line_free(&lr);
-	pair_mail_free(&last);
+	accept_free();
 	return EXIT_DONE;
 }
 
@@ -814,7 +264,8 @@ post_run(const struct post_platform *pf, const struct post_conf *c)
 static const char usage_fmt[] =
     "usage: %1$s [-hVvqC] [-s DIR] [-p N] [-a N] [-b SECONDS] [-B SECONDS]\n"
     "       %3$*2$s [-i SECONDS] [-w DURATION] [-g DURATION] [-t SECONDS]\n"
-    "       %3$*2$s [-Q N] [-I N] < pairs > receipts\n"
+    "       %3$*2$s [-Q N] [-I N] [-G DURATION] [-W DURATION] [-u N]\n"
+    "       %3$*2$s < pairs > receipts\n"
     "\n"
     "Delivers each pair to its webhooks, through a spool on disk.\n"
     "  -s, --state-dir DIR     spool, dead letters, dedupe (STATE_DIR, var);\n"
@@ -822,15 +273,22 @@ static const char usage_fmt[] =
     "  -p, --parallel N        requests in flight, all webhooks together (64)\n"
     "  -a, --attempts N        tries of a post on 5xx and network errors (8)\n"
     "  -b, --backoff SECONDS   first wait after a failure, doubled each time (1)\n"
-    "  -B, --backoff-max SECONDS  longest wait after a failure (300)\n"
+    "  -B, --backoff-max SECONDS  longest wait after a failure; also how long\n"
+    "                          an unreachable webhook's posts go to dead/ (300)\n"
     "  -i, --interval SECONDS  least time between two posts to one webhook\n"
     "                          (0 Discord, 1 Slack)\n"
     "  -w, --window DURATION   one post per webhook and killmail within it; 0: off (24h)\n"
     "  -g, --grace DURATION    at SIGTERM, time for requests in flight (5s)\n"
     "  -t, --timeout SECONDS   one request (15)\n"
-    "  -Q, --max-queue N       queued posts before reading stops (10000)\n"
+    "  -Q, --max-queue N       posts queued per webhook; more go to dead/ (10000)\n"
     "  -I, --invalid-max N     401, 403 and 429 answers in 10 minutes before\n"
     "                          every webhook pauses (1000)\n"
+    "  -G, --global-max DURATION  longest pause for a global 429 of the\n"
+    "                          platform's own host (60s)\n"
+    "  -W, --wait-max DURATION longest wait of one webhook for its 429 or its\n"
+    "                          rate-limit bucket (300s)\n"
+    "  -u, --unreachable N     requests without an answer in a row before a\n"
+    "                          webhook counts as unreachable (3)\n"
     "  -C, --commit            the end of the pipeline: the commit marks'\n"
     "                          positions to STATE_DIR/redisq-pull.commit\n"
     "  -h, --help              this help, on stdout\n"
@@ -856,15 +314,18 @@ post_main(int argc, char **argv, const struct post_platform *pf, double interval
 		{ "backoff-max", 1, NULL, 'B' }, { "interval", 1, NULL, 'i' },
 		{ "window", 1, NULL, 'w' }, { "grace", 1, NULL, 'g' },
 		{ "timeout", 1, NULL, 't' }, { "max-queue", 1, NULL, 'Q' },
-		{ "invalid-max", 1, NULL, 'I' }, { "commit", 0, NULL, 'C' },
+		{ "invalid-max", 1, NULL, 'I' }, { "global-max", 1, NULL, 'G' },
+		{ "wait-max", 1, NULL, 'W' }, { "unreachable", 1, NULL, 'u' },
+		{ "commit", 0, NULL, 'C' },
 		OPT_LONG, { 0 } };
 	struct post_conf c = { conf_str(NULL, "STATE_DIR", "var"), 64, 8, 1, 300,
-		interval, 86400, 5, 15000, 10000, 1000, 0 };
-	char usage[2048];
+		interval, 86400, 5, 15000, 10000, 1000, 60, 300, 3, 0 };
+	char usage[3072];
 	int o;
 
 	snprintf(usage, sizeof usage, usage_fmt, log_prog, (int)strlen(log_prog), "");
-	while ((o = getopt_long(argc, argv, "a:b:B:Cd:g:i:I:p:Q:s:t:w:" OPT_SHORT, lo, NULL)) != -1)
+	while ((o = getopt_long(argc, argv, "a:b:B:Cd:g:G:i:I:p:Q:s:t:u:w:W:" OPT_SHORT,
+	    lo, NULL)) != -1)
 		switch (o) {
 		case 'C': c.commit = 1; break;
 		case 'a': c.attempts = conf_long(optarg, NULL, 0); break;
@@ -872,17 +333,21 @@ post_main(int argc, char **argv, const struct post_platform *pf, double interval
 		case 'B': c.backoff_max = conf_num(optarg, NULL, 0); break;
 		case 's': case 'd': c.state_dir = optarg; break;	/* -d: old */
 		case 'g': c.grace = duration(optarg, "-g"); break;
+		case 'G': c.global_max = duration(optarg, "-G"); break;
 		case 'i': c.interval = conf_num(optarg, NULL, 0); break;
 		case 'I': c.invalid_max = conf_long(optarg, NULL, 0); break;
 		case 'p': c.parallel = conf_long(optarg, NULL, 0); break;
 		case 'Q': c.max_queue = conf_long(optarg, NULL, 0); break;
 		case 't': c.timeout_ms = conf_num(optarg, NULL, 0) * 1000; break;
+		case 'u': c.unreachable = conf_long(optarg, NULL, 0); break;
 		case 'w': c.window = duration(optarg, "-w"); break;
+		case 'W': c.wait_max = duration(optarg, "-W"); break;
 		default: opt_common(o, usage);
 		}
 	if (optind != argc)
 		opt_usage(usage);
-	if (c.parallel < 1 || c.attempts < 1)
-		log_fatal(EXIT_PERM, "--parallel and --attempts must be at least 1");
+	if (c.parallel < 1 || c.attempts < 1 || c.max_queue < 1 || c.unreachable < 1)
+		log_fatal(EXIT_PERM, "--parallel, --attempts, --max-queue and --unreachable "
+		    "must be at least 1");
 	return post_run(pf, &c);
 }

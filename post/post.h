@@ -39,6 +39,7 @@ struct post_platform {
 	const char *name;	/* target key, state subdirectory, receipt target */
 	const char *const *before;	/* target keys handled by earlier stages */
 	int ratelimit_headers;	/* follow X-RateLimit-* buckets (Discord) */
+	const char *const *hosts;	/* its own hosts: only they may pause all */
 	json_t *(*render)(const json_t *pair, const json_t *target);
 	int (*check)(const json_t *body, char *why, size_t n);
 	void (*url)(const char *hook, struct buf *out);	/* what to POST to */
@@ -55,8 +56,11 @@ struct post_conf {
 	double window;		/* dedupe window, seconds; 0 disables */
 	double grace;		/* SIGTERM: how long sends in flight may finish */
 	long timeout_ms;	/* one request */
-	long max_queue;		/* stop reading stdin above this many queued posts */
+	long max_queue;		/* posts queued on one webhook; more go to dead/ */
 	long invalid_max;	/* 401/403/429 per 10 minutes before pausing all */
+	double global_max;	/* longest pause a global 429 may impose, seconds */
+	double wait_max;	/* longest wait of one webhook's 429 or bucket */
+	int unreachable;	/* requests in a row without an answer: unreachable */
 	int commit;		/* -C: the marks' positions to redisq-pull.commit */
 };
 
@@ -68,7 +72,4 @@ int post_run(const struct post_platform *pf, const struct post_conf *c);
  * the platform's default -i), then post_run(). */
 int post_main(int argc, char **argv, const struct post_platform *pf, double interval);
 
-/* FNV-1a, the webhook identity kept in state files instead of its URL. */
-unsigned long long post_hash(const char *s, size_t n, unsigned long long h);
-#define POST_FNV_BASIS 14695981039346656037ULL
 #endif

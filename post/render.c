@@ -1,4 +1,6 @@
-/* render: killmail posts for Discord and Slack; see render.h.
+/* render: killmail posts for Discord and Slack; see render.h.  This file
+ * holds what both platforms share (render-ctx.h); render-discord.c and
+ * render-slack.c the envelopes and the checks of each.
  *
  * One description of the post serves both platforms; what differs is the
  * escaping of names (Discord markdown vs Slack's &<>), how a label or a link
@@ -11,19 +13,17 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/mem.h"
 #include "json/ndjson.h"
 #include "post/render.h"
+#include "post/render-ctx.h"
 
 #define TOPN 5			/* fleet summary: the largest groups shown */
 #define NAMECUT 100		/* any one name; EVE's are shorter, fakes are not */
 
-struct ctx {
-	const json_t *stream, *mail, *match, *target, *display;
-	int slack;
-};
 
-static const json_t *
-at(const json_t *o, const char *path)
+const json_t *
+render_at(const json_t *o, const char *path)
 {
 	char key[64];
 
@@ -37,15 +37,15 @@ at(const json_t *o, const char *path)
 	return o;
 }
 
-static const char *
-str(const json_t *o, const char *path)
+const char *
+render_str(const json_t *o, const char *path)
 {
-	return json_string_value(at(o, path));
+	return json_string_value(render_at(o, path));
 }
 
 /* display.show.KEY: true unless the stream says false. */
-static int
-show(const struct ctx *c, const char *key)
+int
+render_show(const struct render_ctx *c, const char *key)
 {
 	const json_t *v = json_object_get(json_object_get(c->display, "show"), key);
 
@@ -70,7 +70,7 @@ render_cut(const char *s, size_t max)
 	char *r;
 
 	if (render_units(s) <= max)
-		return strdup(s);
+		return mem_strdup(s);
 	/* Keep whole code points worth max-1 units, then the ellipsis. */
 	while (s[i]) {
 		size_t w = ((unsigned char)s[i] >= 0xF0) ? 2 : 1, j = i + 1;
@@ -85,7 +85,7 @@ render_cut(const char *s, size_t max)
 	}
 	while (keep && s[keep - 1] == ' ')
 		keep--;
-	r = malloc(keep + 4);
+	r = mem_calloc(keep + 4, 1);
 	memcpy(r, s, keep);
 	memcpy(r + keep, "\xe2\x80\xa6", 4);
 	return r;
@@ -103,8 +103,8 @@ addcut(struct buf *b, const char *s, size_t max)
 
 /* A name inside markdown: Discord gets backslashes and a zero-width space
  * after '@' (no "@everyone" in a name can ping); Slack gets &amp; &lt; &gt;. */
-static void
-esc(const struct ctx *c, struct buf *b, const char *s)
+void
+render_esc(const struct render_ctx *c, struct buf *b, const char *s)
 {
 	char *t = render_cut(s, NAMECUT);
 
@@ -127,16 +127,16 @@ esc(const struct ctx *c, struct buf *b, const char *s)
 static const char *
 ename(const json_t *e, char *tmp, size_t n)
 {
-	const char *s = str(e, "name");
+	const char *s = render_str(e, "name");
 
 	if (s)
 		return s;
-	snprintf(tmp, n, "#%" JSON_INTEGER_FORMAT, json_integer_value(at(e, "id")));
+	snprintf(tmp, n, "#%" JSON_INTEGER_FORMAT, json_integer_value(render_at(e, "id")));
 	return tmp;
 }
 
 static void
-label(const struct ctx *c, struct buf *b, const char *l)
+label(const struct render_ctx *c, struct buf *b, const char *l)
 {
 	buf_add(b, c->slack ? "*" : "**", c->slack ? 1 : 2);
 	buf_add(b, l, strlen(l));
@@ -145,7 +145,7 @@ label(const struct ctx *c, struct buf *b, const char *l)
 
 /* "Pilot · Corp [TICK] · Alliance <ALLY>", each part when the party has it. */
 static void
-party(const struct ctx *c, struct buf *b, const json_t *p)
+party(const struct render_ctx *c, struct buf *b, const json_t *p)
 {
 	static const char *keys[] = { "character", "corporation", "alliance", "faction" };
 	char tmp[32];
@@ -153,17 +153,17 @@ party(const struct ctx *c, struct buf *b, const json_t *p)
 
 	for (int i = 0; i < 4; i++) {
 		const json_t *e = json_object_get(p, keys[i]);
-		const char *tk = str(e, "ticker");
+		const char *tk = render_str(e, "ticker");
 
 		if (!json_is_object(e) || (i == 3 && any))
 			continue;
 		if (any)
 			buf_add(b, " \xc2\xb7 ", 4);
-		esc(c, b, ename(e, tmp, sizeof tmp));
+		render_esc(c, b, ename(e, tmp, sizeof tmp));
 		if (tk) {
-			esc(c, b, i == 2 ? " <" : " [");
-			esc(c, b, tk);
-			esc(c, b, i == 2 ? ">" : "]");
+			render_esc(c, b, i == 2 ? " <" : " [");
+			render_esc(c, b, tk);
+			render_esc(c, b, i == 2 ? ">" : "]");
 		}
 		any = 1;
 	}
@@ -246,14 +246,14 @@ render_sec_dot(double s)
 }
 
 /* "<Ship> destroyed in <System> (<Region>)", plain text. */
-static void
-title(const struct ctx *c, struct buf *b)
+void
+render_title(const struct render_ctx *c, struct buf *b)
 {
 	char t1[32], t2[32];
 	const json_t *sys = json_object_get(c->mail, "system");
-	const char *region = str(sys, "region.name");
+	const char *region = render_str(sys, "region.name");
 
-	addcut(b, ename(at(c->mail, "victim.ship"), t1, sizeof t1), NAMECUT);
+	addcut(b, ename(render_at(c->mail, "victim.ship"), t1, sizeof t1), NAMECUT);
 	buf_add(b, " destroyed in ", 14);
 	addcut(b, ename(sys, t2, sizeof t2), NAMECUT);
 	if (region) {
@@ -263,10 +263,10 @@ title(const struct ctx *c, struct buf *b)
 	}
 }
 
-static const char *
-kill_url(const struct ctx *c, char *tmp, size_t n)
+const char *
+render_kill_url(const struct render_ctx *c, char *tmp, size_t n)
 {
-	const char *u = str(c->mail, "url");
+	const char *u = render_str(c->mail, "url");
 
 	if (u && (!strncmp(u, "https://", 8) || !strncmp(u, "http://", 7)))
 		return u;
@@ -277,38 +277,38 @@ kill_url(const struct ctx *c, char *tmp, size_t n)
 
 /* "🟠 Amamake 0.4 · Heimatar" */
 static void
-system_line(const struct ctx *c, struct buf *b)
+system_line(const struct render_ctx *c, struct buf *b)
 {
 	const json_t *sys = json_object_get(c->mail, "system");
 	const json_t *sec = json_object_get(sys, "security");
-	const char *region = str(sys, "region.name");
+	const char *region = render_str(sys, "region.name");
 	char tmp[32];
 
 	if (json_is_number(sec)) {
 		buf_add(b, render_sec_dot(json_number_value(sec)), 4);
 		buf_addc(b, ' ');
 	}
-	esc(c, b, ename(sys, tmp, sizeof tmp));
+	render_esc(c, b, ename(sys, tmp, sizeof tmp));
 	if (json_is_number(sec)) {
 		snprintf(tmp, sizeof tmp, " %.1f", render_security(json_number_value(sec)));
 		buf_add(b, tmp, strlen(tmp));
 	}
 	if (region) {
 		buf_add(b, " \xc2\xb7 ", 4);
-		esc(c, b, region);
+		render_esc(c, b, region);
 	}
 }
 
 /* "4.2 ly / 7 jumps from Amamake"; 0 when there is no distance to show. */
 static int
-distance_line(const struct ctx *c, struct buf *b)
+distance_line(const struct render_ctx *c, struct buf *b)
 {
 	const json_t *near = json_object_get(c->match, "near");
 	const json_t *ly = json_object_get(near, "lightyears");
 	const json_t *j = json_object_get(near, "jumps");
 	char tmp[48];
 
-	if (!json_is_object(near) || !show(c, "distance") ||
+	if (!json_is_object(near) || !render_show(c, "distance") ||
 	    (!json_is_number(ly) && !json_is_integer(j)))
 		return 0;
 	if (json_is_number(ly))
@@ -319,7 +319,7 @@ distance_line(const struct ctx *c, struct buf *b)
 		buf_add(b, tmp, snprintf(tmp, sizeof tmp, "%" JSON_INTEGER_FORMAT " jump%s",
 		    json_integer_value(j), json_integer_value(j) == 1 ? "" : "s"));
 	buf_add(b, " from ", 6);
-	esc(c, b, json_is_object(json_object_get(near, "system")) ?
+	render_esc(c, b, json_is_object(json_object_get(near, "system")) ?
 	    ename(json_object_get(near, "system"), tmp, sizeof tmp) :
 	    json_is_string(json_object_get(near, "system")) ?
 	    json_string_value(json_object_get(near, "system")) : "?");
@@ -327,8 +327,8 @@ distance_line(const struct ctx *c, struct buf *b)
 }
 
 /* The description: victim, final blow, system, distance. */
-static void
-body_text(const struct ctx *c, struct buf *b)
+void
+render_body_text(const struct render_ctx *c, struct buf *b)
 {
 	const json_t *fb = final_blow(c->mail);
 	char tmp[32];
@@ -341,7 +341,7 @@ body_text(const struct ctx *c, struct buf *b)
 		party(c, b, fb);
 		if (json_is_object(json_object_get(fb, "ship"))) {
 			buf_add(b, " in ", 4);
-			esc(c, b, ename(json_object_get(fb, "ship"), tmp, sizeof tmp));
+			render_esc(c, b, ename(json_object_get(fb, "ship"), tmp, sizeof tmp));
 		}
 	}
 	buf_addc(b, '\n');
@@ -376,7 +376,7 @@ tally_add(struct tally *t, const char *name)
 
 /* "12× Heavy Assault Cruiser\n5× Logistics\n+3 more": the TOPN largest. */
 static void
-tally_text(const struct ctx *c, struct buf *b, struct tally *t)
+tally_text(const struct render_ctx *c, struct buf *b, struct tally *t)
 {
 	char tmp[32];
 	int shown = 0, others = t->rest;
@@ -392,7 +392,7 @@ tally_text(const struct ctx *c, struct buf *b, struct tally *t)
 		if (shown++ < TOPN) {
 			buf_add(b, tmp, snprintf(tmp, sizeof tmp, "%s%d\xc3\x97 ",
 			    shown > 1 ? "\n" : "", t->n[best]));
-			esc(c, b, t->name[best]);
+			render_esc(c, b, t->name[best]);
 		} else
 			others += t->n[best];
 		t->n[best] = -t->n[best];
@@ -403,7 +403,7 @@ tally_text(const struct ctx *c, struct buf *b, struct tally *t)
 
 /* Ship groups (what = 0) or alliances (what = 1) of the attackers. */
 static void
-fleet_text(const struct ctx *c, struct buf *b, int what)
+fleet_text(const struct render_ctx *c, struct buf *b, int what)
 {
 	static struct tally t;
 	const json_t *x;
@@ -411,29 +411,29 @@ fleet_text(const struct ctx *c, struct buf *b, int what)
 
 	memset(&t, 0, sizeof t);
 	json_array_foreach(json_object_get(c->mail, "attackers"), i, x) {
-		const char *n = what ? str(x, "alliance.name") : str(x, "ship.group.name");
+		const char *n = what ? render_str(x, "alliance.name") : render_str(x, "ship.group.name");
 
 		/* Pilots without an alliance count under their corporation. */
 		if (!n && what)
-			n = str(x, "corporation.name") ? str(x, "corporation.name") :
-			    str(x, "faction.name") ? str(x, "faction.name") : "unknown";
+			n = render_str(x, "corporation.name") ? render_str(x, "corporation.name") :
+			    render_str(x, "faction.name") ? render_str(x, "faction.name") : "unknown";
 		if (!n)
-			n = str(x, "ship.name") ? str(x, "ship.name") : "unknown";
+			n = render_str(x, "ship.name") ? render_str(x, "ship.name") : "unknown";
 		tally_add(&t, n);
 	}
 	tally_text(c, b, &t);
 }
 
 /* The fields both platforms show: (name, value) pairs into names/values. */
-static int
-fields(const struct ctx *c, struct buf *names, struct buf *values)
+int
+render_fields(const struct render_ctx *c, struct buf *names, struct buf *values)
 {
-	const json_t *v = at(c->mail, "value.total");
+	const json_t *v = render_at(c->mail, "value.total");
 	long n = attacker_count(c->mail);
 	char tmp[48];
 	int k = 0;
 
-	if (show(c, "value") && json_is_number(v)) {
+	if (render_show(c, "value") && json_is_number(v)) {
 		buf_add(&names[k], "Value", 5);
 		render_isk(json_number_value(v), tmp, sizeof tmp);
 		buf_add(&values[k], tmp, strlen(tmp));
@@ -442,7 +442,7 @@ fields(const struct ctx *c, struct buf *names, struct buf *values)
 	buf_add(&names[k], "Attackers", 9);
 	buf_add(&values[k++], tmp, snprintf(tmp, sizeof tmp, "%ld%s", n,
 	    n == 1 ? " (solo)" : ""));
-	if (show(c, "fleet") && n > 1 &&
+	if (render_show(c, "fleet") && n > 1 &&
 	    json_array_size(json_object_get(c->mail, "attackers")) > 1) {
 		buf_add(&names[k], "Ships", 5);
 		fleet_text(c, &values[k++], 0);
@@ -452,21 +452,21 @@ fields(const struct ctx *c, struct buf *names, struct buf *values)
 	return k;
 }
 
-static const char *
-stream_name(const struct ctx *c)
+const char *
+render_stream_name(const struct render_ctx *c)
 {
-	const char *n = str(c->stream, "name");
+	const char *n = render_str(c->stream, "name");
 
-	return n ? n : str(c->stream, "id") ? str(c->stream, "id") : "stream";
+	return n ? n : render_str(c->stream, "id") ? render_str(c->stream, "id") : "stream";
 }
 
 /* The verdict's colour: display.color[kind] ("#rrggbb" or a number). */
-static long
-color(const struct ctx *c)
+long
+render_color(const struct render_ctx *c)
 {
 	static const char *kinds[] = { "kill", "loss", "neutral" };
 	static const long defs[] = { 0x2ecc71, 0xe74c3c, 0x3498db };
-	const char *kind = str(c->match, "kind");
+	const char *kind = render_str(c->match, "kind");
 	const json_t *v;
 	int i = 2;
 
@@ -482,15 +482,15 @@ color(const struct ctx *c)
 }
 
 /* The one-line summary of the compact style, without the link. */
-static void
-compact_text(const struct ctx *c, struct buf *b)
+void
+render_compact_text(const struct render_ctx *c, struct buf *b)
 {
-	const json_t *v = at(c->mail, "value.total");
+	const json_t *v = render_at(c->mail, "value.total");
 	char tmp[48];
 
 	buf_add(b, " \xc2\xb7 ", 4);
 	party(c, b, json_object_get(c->mail, "victim"));
-	if (show(c, "value") && json_is_number(v)) {
+	if (render_show(c, "value") && json_is_number(v)) {
 		buf_add(b, " \xc2\xb7 ", 4);
 		buf_add(b, tmp, strlen(render_isk(json_number_value(v), tmp, sizeof tmp)));
 		buf_add(b, " ISK", 4);
@@ -500,8 +500,8 @@ compact_text(const struct ctx *c, struct buf *b)
 		b->len -= 4, b->p[b->len] = 0;
 }
 
-static void
-ctx_init(struct ctx *c, const json_t *pair, const json_t *target, int slack)
+void
+render_ctx_init(struct render_ctx *c, const json_t *pair, const json_t *target, int slack)
 {
 	c->stream = json_object_get(pair, "stream");
 	c->mail = json_object_get(pair, "mail");
@@ -511,327 +511,21 @@ ctx_init(struct ctx *c, const json_t *pair, const json_t *target, int slack)
 	c->slack = slack;
 }
 
-static const char *
-style(const json_t *target)
+const char *
+render_style(const json_t *target)
 {
-	const char *s = str(target, "style");
+	const char *s = render_str(target, "style");
 
 	return s && (!strcmp(s, "compact") || !strcmp(s, "link")) ? s : "embed";
 }
 
-/* ---- Discord ---- */
-
-/* Mentions: "@here"/"@everyone" (or Slack's <!here>), "<@&role>", "<@user>".
- * allowed_mentions names exactly these; anything else in content is inert. */
-static void
-discord_mentions(const json_t *match, struct buf *content, json_t *body)
-{
-	const char *m = str(match, "mention");
-	json_t *parse = json_array(), *roles = json_array(), *users = json_array();
-	char tok[128];
-
-	while (m && *m) {
-		size_t n = strcspn(m, " \t\n");
-		unsigned long long id;
-		char tail;
-
-		snprintf(tok, sizeof tok, "%.*s", (int)(n < 127 ? n : 127), m);
-		m += n + strspn(m + n, " \t\n");
-		if (!*tok)
-			continue;
-		if (!strcmp(tok, "<!here>") || !strcmp(tok, "<!channel>") ||
-		    !strcmp(tok, "<!everyone>"))
-			snprintf(tok, sizeof tok, "%s", strcmp(tok, "<!here>") ? "@everyone" : "@here");
-		if (!strcmp(tok, "@here") || !strcmp(tok, "@everyone")) {
-			if (!json_array_size(parse))
-				json_array_append_new(parse, json_string("everyone"));
-		} else if (sscanf(tok, "<@&%llu%c", &id, &tail) == 2 && tail == '>') {
-			if (json_array_size(roles) < 100)
-				json_array_append_new(roles, json_sprintf("%llu", id));
-		} else if ((sscanf(tok, "<@%llu%c", &id, &tail) == 2 ||
-		    sscanf(tok, "<@!%llu%c", &id, &tail) == 2) && tail == '>') {
-			if (json_array_size(users) < 100)
-				json_array_append_new(users, json_sprintf("%llu", id));
-		}
-		if (content->len)
-			buf_addc(content, ' ');
-		buf_add(content, tok, strlen(tok));
-	}
-	json_object_set_new(body, "allowed_mentions",
-	    json_pack("{s:o,s:o,s:o}", "parse", parse, "roles", roles, "users", users));
-}
-
-static json_t *
-discord_fields(const struct ctx *c, size_t *units)
-{
-	struct buf names[4] = { 0 }, values[4] = { 0 };
-	int n = fields(c, names, values);
-	json_t *a = json_array();
-
-	for (int i = 0; i < n; i++) {
-		char *name = render_cut(names[i].p, 256), *val = render_cut(values[i].p, 1024);
-
-		*units += render_units(name) + render_units(val);
-		json_array_append_new(a, json_pack("{s:s,s:s,s:b}", "name", name,
-		    "value", val, "inline", i < 2));
-		free(name);
-		free(val);
-		buf_free(&names[i]);
-		buf_free(&values[i]);
-	}
-	return a;
-}
-
-static json_t *
-discord_embed(const struct ctx *c)
-{
-	struct buf t = { 0 }, d = { 0 };
-	char tmp[64], *cut;
-	size_t used = 0;
-	json_t *e = json_object();
-	const json_t *ship = at(c->mail, "victim.ship.id"), *time = at(c->mail, "time");
-
-	title(c, &t);
-	cut = render_cut(t.p, 256);
-	used += render_units(cut);
-	json_object_set_new(e, "title", json_string(cut));
-	free(cut);
-	json_object_set_new(e, "url", json_string(kill_url(c, tmp, sizeof tmp)));
-	json_object_set_new(e, "color", json_integer(color(c)));
-	json_object_set_new(e, "fields", discord_fields(c, &used));
-	if (show(c, "stream_name")) {
-		cut = render_cut(stream_name(c), 256);
-		used += render_units(cut);
-		json_object_set_new(e, "footer", json_pack("{s:s}", "text", cut));
-		free(cut);
-	}
-	if (json_is_string(time))
-		json_object_set_new(e, "timestamp", json_string(json_string_value(time)));
-	if (json_is_integer(ship))
-		json_object_set_new(e, "thumbnail", json_pack("{s:o}", "url", json_sprintf(
-		    "https://images.evetech.net/types/%" JSON_INTEGER_FORMAT "/render?size=128",
-		    json_integer_value(ship))));
-	body_text(c, &d);
-	/* The 6000-unit total over the whole message is what remains for it. */
-	cut = render_cut(d.p, used + 4096 > 6000 ? 6000 - used : 4096);
-	json_object_set_new(e, "description", json_string(cut));
-	free(cut);
-	buf_free(&t);
-	buf_free(&d);
-	return e;
-}
-
-static void
-discord_identity(const json_t *target, json_t *body)
-{
-	const char *u = str(target, "username"), *a = str(target, "avatar_url");
-
-	/* Discord refuses names holding "clyde" or "discord": drop, don't 400. */
-	if (u && *u && !strcasestr(u, "clyde") && !strcasestr(u, "discord")) {
-		char *cut = render_cut(u, 80);
-
-		json_object_set_new(body, "username", json_string(cut));
-		free(cut);
-	}
-	if (a && (!strncmp(a, "https://", 8) || !strncmp(a, "http://", 7)))
-		json_object_set_new(body, "avatar_url", json_string(a));
-}
-
-json_t *
-render_discord(const json_t *pair, const json_t *target)
-{
-	struct ctx c;
-	struct buf content = { 0 }, line = { 0 };
-	const char *st = style(target);
-	char tmp[64], *cut;
-	json_t *body = json_object();
-
-	ctx_init(&c, pair, target, 0);
-	discord_identity(target, body);
-	discord_mentions(c.match, &content, body);
-	if (!strcmp(st, "embed"))
-		json_object_set_new(body, "embeds", json_pack("[o]", discord_embed(&c)));
-	else if (!strcmp(st, "link")) {
-		/* A bare URL, so that Discord unfurls it. */
-		const char *u = kill_url(&c, tmp, sizeof tmp);
-
-		buf_add(&line, u, strlen(u));
-	} else {
-		buf_add(&line, "**", 2);
-		title(&c, &line);
-		buf_add(&line, "**", 2);
-		compact_text(&c, &line);
-		/* <url> stops the unfurl: one line stays one line. */
-		const char *u = kill_url(&c, tmp, sizeof tmp);
-
-		buf_add(&line, " <", 2);
-		buf_add(&line, u, strlen(u));
-		buf_addc(&line, '>');
-	}
-	if (line.len) {
-		if (content.len)
-			buf_addc(&content, ' ');
-		buf_add(&content, line.p, line.len);
-	}
-	if (content.len) {
-		cut = render_cut(content.p, 2000);
-		json_object_set_new(body, "content", json_string(cut));
-		free(cut);
-	}
-	buf_free(&content);
-	buf_free(&line);
-	return body;
-}
-
-/* ---- Slack ---- */
-
-/* Discord spellings are translated; ids of Discord roles cannot ping here. */
-static void
-slack_mentions(const json_t *match, struct buf *b)
-{
-	const char *m = str(match, "mention");
-	char tok[128];
-
-	while (m && *m) {
-		size_t n = strcspn(m, " \t\n");
-		const char *out = tok;
-
-		snprintf(tok, sizeof tok, "%.*s", (int)(n < 127 ? n : 127), m);
-		m += n + strspn(m + n, " \t\n");
-		if (!strcmp(tok, "@here"))
-			out = "<!here>";
-		else if (!strcmp(tok, "@everyone") || !strcmp(tok, "@channel"))
-			out = "<!channel>";
-		else if (strncmp(tok, "<!", 2) && strncmp(tok, "<@U", 3) &&
-		    strncmp(tok, "<@W", 3) && strncmp(tok, "<!subteam^", 10))
-			continue;
-		if (b->len)
-			buf_addc(b, ' ');
-		buf_add(b, out, strlen(out));
-	}
-}
-
-static json_t *
-mrkdwn(const char *text, size_t max)
-{
-	char *cut = render_cut(text, max);
-	json_t *o = json_pack("{s:s,s:s}", "type", "mrkdwn", "text", cut);
-
-	free(cut);
-	return o;
-}
-
-static json_t *
-slack_blocks(const struct ctx *c, const char *url)
-{
-	struct buf s = { 0 }, t = { 0 }, names[4] = { 0 }, values[4] = { 0 };
-	json_t *blocks = json_array(), *fl = json_array(), *sec;
-	const json_t *ship = at(c->mail, "victim.ship.id");
-	int n = fields(c, names, values);
-	char tmp[48];
-
-	buf_add(&s, "*<", 2);
-	buf_add(&s, url, strlen(url));
-	buf_addc(&s, '|');
-	title(c, &t);
-	esc(c, &s, t.p);
-	buf_add(&s, ">*\n", 3);
-	body_text(c, &s);
-	sec = json_pack("{s:s,s:o}", "type", "section", "text", mrkdwn(s.p, 3000));
-	if (json_is_integer(ship)) {
-		snprintf(tmp, sizeof tmp, "%" JSON_INTEGER_FORMAT, json_integer_value(ship));
-		json_object_set_new(sec, "accessory", json_pack("{s:s,s:o,s:s}",
-		    "type", "image", "image_url", json_sprintf(
-		    "https://images.evetech.net/types/%s/render?size=128", tmp),
-		    "alt_text", "ship"));
-	}
-	json_array_append_new(blocks, sec);
-	for (int i = 0; i < n; i++) {
-		buf_free(&s);
-		buf_addc(&s, '*');
-		buf_add(&s, names[i].p, names[i].len);
-		buf_add(&s, "*\n", 2);
-		buf_add(&s, values[i].p, values[i].len);
-		json_array_append_new(fl, mrkdwn(s.p, 2000));
-		buf_free(&names[i]);
-		buf_free(&values[i]);
-	}
-	json_array_append_new(blocks, json_pack("{s:s,s:o}", "type", "section", "fields", fl));
-	buf_free(&s);
-	if (show(c, "stream_name"))
-		esc(c, &s, stream_name(c));
-	if (str(c->mail, "time")) {
-		const char *tm = str(c->mail, "time");
-
-		if (s.len)
-			buf_add(&s, " \xc2\xb7 ", 4);
-		buf_add(&s, tmp, snprintf(tmp, sizeof tmp, "%.10s %.5s UTC", tm,
-		    strlen(tm) > 11 ? tm + 11 : ""));
-	}
-	if (s.len)
-		json_array_append_new(blocks, json_pack("{s:s,s:[o]}", "type", "context",
-		    "elements", mrkdwn(s.p, 2000)));
-	buf_free(&s);
-	buf_free(&t);
-	return blocks;
-}
-
-json_t *
-render_slack(const json_t *pair, const json_t *target)
-{
-	struct ctx c;
-	struct buf text = { 0 }, line = { 0 };
-	const char *st = style(target), *url;
-	char tmp[64], hex[8], *cut;
-	json_t *body = json_object();
-
-	ctx_init(&c, pair, target, 1);
-	url = kill_url(&c, tmp, sizeof tmp);
-	slack_mentions(c.match, &text);
-	if (!strcmp(st, "link")) {
-		buf_addc(&line, '<');
-		buf_add(&line, url, strlen(url));
-		buf_addc(&line, '>');
-	} else {
-		struct buf t = { 0 };
-
-		title(&c, &t);
-		buf_addc(&line, '<');
-		buf_add(&line, url, strlen(url));
-		buf_addc(&line, '|');
-		esc(&c, &line, t.p);
-		buf_addc(&line, '>');
-		if (!strcmp(st, "compact"))
-			compact_text(&c, &line);
-		buf_free(&t);
-	}
-	if (text.len)
-		buf_addc(&text, ' ');
-	buf_add(&text, line.p, line.len);
-	cut = render_cut(text.p, 3000);
-	json_object_set_new(body, "text", json_string(cut));
-	free(cut);
-	json_object_set_new(body, "unfurl_links", json_boolean(!strcmp(st, "link")));
-	if (!strcmp(st, "embed")) {
-		snprintf(hex, sizeof hex, "#%06lx", color(&c));
-		json_object_set_new(body, "attachments", json_pack("[{s:s,s:o,s:o}]",
-		    "color", hex, "fallback", json_incref(json_object_get(body, "text")),
-		    "blocks", slack_blocks(&c, url)));
-	}
-	buf_free(&text);
-	buf_free(&line);
-	return body;
-}
-
 /* ---- Checks ---- */
 
-#define FAIL(...) do { snprintf(why, n, __VA_ARGS__); return -1; } while (0)
-
 /* Length of the string at key (0 when absent); *total accumulates it. */
-static size_t
-len_of(const json_t *o, const char *key, size_t *total)
+size_t
+render_len_of(const json_t *o, const char *key, size_t *total)
 {
-	const char *s = str(o, key);
+	const char *s = render_str(o, key);
 	size_t u = s ? render_units(s) : 0;
 
 	if (total)
@@ -839,83 +533,3 @@ len_of(const json_t *o, const char *key, size_t *total)
 	return u;
 }
 
-static int
-discord_embed_check(const json_t *e, size_t *total, char *why, size_t n)
-{
-	const json_t *fs = json_object_get(e, "fields"), *f;
-	size_t i;
-
-	if (len_of(e, "title", total) > 256) FAIL("title over 256");
-	if (len_of(e, "description", total) > 4096) FAIL("description over 4096");
-	if (len_of(e, "footer.text", total) > 2048) FAIL("footer over 2048");
-	if (len_of(e, "author.name", total) > 256) FAIL("author over 256");
-	if (json_array_size(fs) > 25) FAIL("more than 25 fields");
-	json_array_foreach(fs, i, f) {
-		size_t nl = len_of(f, "name", total), vl = len_of(f, "value", total);
-
-		if (nl == 0 || nl > 256) FAIL("field %zu name length %zu", i, nl);
-		if (vl == 0 || vl > 1024) FAIL("field %zu value length %zu", i, vl);
-	}
-	return 0;
-}
-
-int
-render_discord_check(const json_t *body, char *why, size_t n)
-{
-	const json_t *es = json_object_get(body, "embeds"), *e;
-	size_t i, total = 0, c = len_of(body, "content", NULL);
-
-	if (c > 2000) FAIL("content over 2000");
-	if (json_array_size(es) > 10) FAIL("more than 10 embeds");
-	if (!c && !json_array_size(es)) FAIL("empty message");
-	if (len_of(body, "username", NULL) > 80) FAIL("username over 80");
-	json_array_foreach(es, i, e)
-		if (discord_embed_check(e, &total, why, n) < 0)
-			return -1;
-	if (total > 6000) FAIL("embeds total %zu over 6000", total);
-	return 0;
-}
-
-static int
-slack_blocks_check(const json_t *bs, int *count, char *why, size_t n)
-{
-	const json_t *b, *f;
-	size_t i, j;
-
-	json_array_foreach(bs, i, b) {
-		const char *type = str(b, "type");
-
-		if (++*count > 50) FAIL("more than 50 blocks");
-		if (!type) FAIL("block %zu without type", i);
-		if (!strcmp(type, "header") && len_of(b, "text.text", NULL) > 150)
-			FAIL("header over 150");
-		if (!strcmp(type, "section") && len_of(b, "text.text", NULL) > 3000)
-			FAIL("section text over 3000");
-		if (json_array_size(json_object_get(b, "fields")) > 10)
-			FAIL("more than 10 fields");
-		json_array_foreach(json_object_get(b, "fields"), j, f)
-			if (len_of(f, "text", NULL) > 2000) FAIL("field over 2000");
-		if (json_array_size(json_object_get(b, "elements")) > 10)
-			FAIL("more than 10 context elements");
-		if (len_of(b, "accessory.alt_text", NULL) > 2000) FAIL("alt_text over 2000");
-	}
-	return 0;
-}
-
-int
-render_slack_check(const json_t *body, char *why, size_t n)
-{
-	const json_t *as = json_object_get(body, "attachments"), *a;
-	int count = 0;
-	size_t i;
-
-	if (!len_of(body, "text", NULL)) FAIL("no text");
-	if (len_of(body, "text", NULL) > 40000) FAIL("text over 40000");
-	if (slack_blocks_check(json_object_get(body, "blocks"), &count, why, n) < 0)
-		return -1;
-	if (json_array_size(as) > 100) FAIL("too many attachments");
-	json_array_foreach(as, i, a)
-		if (slack_blocks_check(json_object_get(a, "blocks"), &count, why, n) < 0)
-			return -1;
-	return 0;
-}

@@ -461,8 +461,9 @@ replay_seg(const char *name)
 	int fd = open(spool_path(p, sizeof p, "spool", name), O_RDWR | O_APPEND | O_CLOEXEC);
 	struct spool_seg *s;
 
-	if (fd < 0 || fstat(fd, &st) < 0 || !(text = malloc((size_t)st.st_size + 1)))
+	if (fd < 0 || fstat(fd, &st) < 0)
 		log_fatal(EXIT_TEMP, "cannot read %s: %s", p, strerror(errno));
+	text = mem_calloc((size_t)st.st_size + 1, 1);
 	while (n < (size_t)st.st_size) {
 		if ((r = pread(fd, text + n, (size_t)st.st_size - n, (off_t)n)) <= 0 &&
 		    !(r < 0 && errno == EINTR))
@@ -492,8 +493,10 @@ replay_single(const char *name)
 	json_t *e, *post;
 
 	snprintf(seg, sizeof seg, "%.*s.ndjson", (int)(strlen(name) - 5), name);
-	if (access(spool_path(p, sizeof p, "spool", seg), F_OK) == 0)
-		return remove_file("spool", name);
+	if (access(spool_path(p, sizeof p, "spool", seg), F_OK) == 0) {
+		remove_file("spool", name);
+		return;
+	}
 	if (!(e = read_json(spool_path(p, sizeof p, "spool", name))))
 		return;
 	/* A dead letter moved back by hand carries the post inside. */

@@ -85,7 +85,10 @@ judge(const struct http_resp *r, struct post_answer *a)
 int
 main(int argc, char **argv)
 {
-	static const struct post_platform pf = { "discord", NULL, 1,
+	static const char *const hosts[] = { "discord.com", "ptb.discord.com",
+		"canary.discord.com", "discordapp.com", "ptb.discordapp.com",
+		"canary.discordapp.com", NULL };
+	static const struct post_platform pf = { "discord", NULL, 1, hosts,
 		render_discord, render_discord_check, url, judge };
 
 	log_init(argv[0]);

@@ -76,7 +76,8 @@ int
 main(int argc, char **argv)
 {
 	static const char *const before[] = { "discord", NULL };
-	static const struct post_platform pf = { "slack", before, 0,
+	static const char *const hosts[] = { "hooks.slack.com", NULL };
+	static const struct post_platform pf = { "slack", before, 0, hosts,
 		render_slack, render_slack_check, url, judge };
 
 	log_init(argv[0]);

@@ -1,0 +1,185 @@
+/* send: requests to the webhooks and their answers (see engine.h): one
+ * request in flight per webhook, rate limits followed, failures retried,
+ * dead and unreachable webhooks dead-lettered. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "lib/backoff.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "post/engine.h"
+#include "post/spool.h"
+
+static void on_answer(void *arg, struct http_resp *r);
+
+static void
+send_head(struct hook *h, double now)
+{
+	static const char *hdrs[] = { "Content-Type: application/json", NULL };
+	struct hook_job *j = h->head;
+	struct buf u = { 0 };
+
+	const char *body = spool_read(j->seg, &j->at, j->at.boff, j->at.len - j->at.boff - 1);
+
+	engine.pf->url(h->url, &u);
+	j->attempts++;
+	hook_sent(h, now);
+	log_trace("send", (long long)j->kill, j->stream);
+	http_request(engine.http, "POST", u.p, body, j->at.len - j->at.boff - 1, hdrs, on_answer, h);
+	buf_free(&u);
+}
+
+/* 401, 403 and 429 count against Discord's 10,000 per 10 minutes per IP:
+ * stop everything well before that. */
+static void
+invalid_count(double now)
+{
+	if (now - engine.invalid_since > 600) {
+		engine.invalid_since = now;
+		engine.invalid = 0;
+	}
+	if (++engine.invalid == engine.c->invalid_max) {
+		log_warn("too many invalid requests, pausing all sends count=%ld seconds=%.0f",
+		    engine.invalid, engine.invalid_since + 600 - now);
+		if (engine.global_until < engine.invalid_since + 600)
+			engine.global_until = engine.invalid_since + 600;
+	}
+}
+
+/* A 429.  Only the platform's own hosts may stop every webhook: a "global"
+ * answer from any other host (a stream may name any URL) is that webhook's
+ * own.  No wait is longer than its cap, whatever the answer asks. */
+static void
+answer_wait(struct hook *h, const struct post_answer *a, double now)
+{
+	int global = a->global && h->platform;
+	double max = global ? engine.c->global_max : engine.c->wait_max;
+	double w = a->wait < max ? a->wait : max;
+
+	engine.limited++;
+	if (a->global && !h->platform && !h->warned) {
+		h->warned = 1;
+		log_warn("global rate limit from a host that is not the platform's host, "
+		    "taken as the webhook's own url=%s", h->label);
+	}
+	if (global) {
+		log_info("global rate limit seconds=%.3f asked=%.3f", w, a->wait);
+		if (engine.global_until < now + w)
+			engine.global_until = now + w;
+	} else if (h->next_at < now + w)
+		h->next_at = now + w;
+	if (w < a->wait && !global)
+		log_info("rate limited url=%s seconds=%.3f asked=%.3f", h->label, w, a->wait);
+	else
+		log_debug("rate limited url=%s seconds=%.3f", h->label, w);
+}
+
+/* No answer engine.c->unreachable times in a row: the webhook is unreachable.
+ * Its posts go to dead/ now, and those that come for it until backoff_max
+ * has passed; then one post is tried again, and one more silence is
+ * enough.  So a host that never answers costs a few time-outs, not a
+ * time-out per post. */
+static void
+answer_silent(struct hook *h, const struct post_answer *a, double now)
+{
+	char why[400];
+
+	snprintf(why, sizeof why, "webhook unreachable: %d requests in a row without "
+	    "an answer (%s)", h->silent, a->why);
+	log_warn("webhook unreachable, its posts go to dead/ for %.0fs url=%s requests=%d "
+	    "reason=\"%s\"", engine.c->backoff_max, h->label, h->silent, a->why);
+	h->down_until = now + engine.c->backoff_max;
+	backoff_reset(&h->bo);
+	while (h->head)
+		letter_dead(hook_pop(h), NULL, "expired", 0, why);
+}
+
+static void
+answer_retry(struct hook *h, const struct http_resp *r, const struct post_answer *a,
+    double now)
+{
+	double d;
+
+	if (h->head->attempts >= engine.c->attempts) {
+		log_warn("giving up after %d attempts url=%s http=%ld reason=\"%s\"",
+		    h->head->attempts, h->label, r->status, a->why);
+		letter_dead(hook_pop(h), NULL, "expired", r->status, a->why);
+		return;
+	}
+	engine.retried++;
+	d = backoff_next(&h->bo);
+	h->next_at = now + d;
+	log_info("retrying url=%s http=%ld attempt=%d in=%.2fs reason=\"%s\"",
+	    h->label, r->status, h->head->attempts, d, a->why);
+}
+
+static void
+on_answer(void *arg, struct http_resp *r)
+{
+	struct hook *h = arg;
+	struct post_answer a = { 0 };
+	double now = clock_mono();
+	struct hook_job *j;
+
+	h->busy = 0;
+	if (engine.pf->ratelimit_headers)
+		hook_ratelimit(h, r, now);
+	if (h->next_at < h->sent_at + engine.c->interval)
+		h->next_at = h->sent_at + engine.c->interval;
+	engine.pf->judge(r, &a);
+	for (char *c = a.why; *c; c++)	/* one log line per event */
+		if ((unsigned char)*c < 0x20)
+			*c = ' ';
+	if (a.invalid)
+		invalid_count(now);
+	h->silent = r->status ? 0 : h->silent + 1;
+	if (!r->status && h->silent >= engine.c->unreachable)
+		answer_silent(h, &a, now);
+	else if (a.v == POST_OK) {
+		backoff_reset(&h->bo);
+		j = hook_pop(h);
+		hook_job_done(j);
+		engine.posted++;
+		letter_receipt(j, "posted", r->status, NULL);
+		free(j);
+	} else if (a.v == POST_WAIT)
+		answer_wait(h, &a, now);
+	else if (a.v == POST_RETRY)
+		answer_retry(h, r, &a, now);
+	else if (a.v == POST_GONE)
+		letter_kill_hook(h, r->status, a.why);
+	else {
+		log_warn("post rejected url=%s http=%ld reason=\"%s\"", h->label, r->status, a.why);
+		letter_dead(hook_pop(h), NULL, "rejected", r->status, a.why);
+	}
+}
+
+/* Start what may start; the seconds until something else may. */
+double
+send_schedule(double now)
+{
+	double next = 1;
+
+	/* The answers so far on disk before anything more is sent: a power
+	 * cut then sends again at most the one post per webhook in flight. */
+	spool_sync();
+	if (engine.stopping)
+		return next;
+	if (now < engine.global_until)
+		return engine.global_until - now;
+	for (struct hook *h = hook_all(); h; h = h->all) {
+		double at;
+
+		if (!h->head || h->busy || h->dead)
+			continue;
+		if ((at = hook_ready_at(h, now)) > now) {
+			next = at - now < next ? at - now : next;
+			continue;
+		}
+		if (http_inflight(engine.http) >= engine.c->parallel)
+			break;
+		send_head(h, now);
+	}
+	return next;
+}
+
