@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jq.h>
-
 #include "lib/mem.h"
 #include "match/match-int.h"
 
@@ -177,8 +175,7 @@ match_node_free(struct node *n)
 	for (size_t i = 0; i < n->nnear; i++)
 		free((char *)n->near[i].name);
 	free(n->near);
-	if (n->jq)
-		jq_teardown(&n->jq);
+	free(n->prog);
 	free(n->path);
 	free(n);
 }

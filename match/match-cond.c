@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jq.h>
-
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "match/match-int.h"
@@ -244,77 +242,77 @@ compile_hour(struct cc *cc, const json_t *j)
 	return n;
 }
 
+/* jq's first compile error, as one short line. */
 static void
-jq_compile_error(void *arg, jv msg)
+jq_message(char *err)
 {
-	char *first = arg;
+	char *nl;
 
-	if (!*first && jv_get_kind(msg) == JV_KIND_STRING)
-		snprintf(first, 512, "%s", jv_string_value(msg));
-	jv_free(msg);
+	if ((nl = strchr(err, '\n')))
+		*nl = 0;
+	if ((nl = strstr(err, " (Unix shell quoting issues?)")))
+		memmove(nl, nl + 29, strlen(nl + 29) + 1);
+	if ((nl = strrchr(err, ':')) && !nl[1])
+		*nl = 0;
+	if (!strncmp(err, "jq: error: ", 11))
+		memmove(err, err + 11, strlen(err + 11) + 1);
 }
 
+/* A tiny mail for the trial run of --check. */
+static const char trial_mail[] = "{\"killmail_id\":1,\"killmail_time\":"
+    "\"2026-01-01T00:00:00Z\",\"solar_system_id\":30000142,\"victim\":"
+    "{\"ship_type_id\":670,\"character_id\":1},\"attackers\":[{"
+    "\"ship_type_id\":670,\"final_blow\":true}],\"zkb\":{\"totalValue\":1}}";
+
+/* --check runs the program once, under ten times the budget: a program
+ * that cannot finish on this mail will not finish on real ones. */
 static void
-jq_quiet(void *arg, jv msg)
+jq_trial(struct cc *cc, const char *prog)
 {
-	(void)arg;
-	jv_free(msg);
-}
+	char msg[MATCH_JQ_MSG];
+	enum match_jq_r r = match_jq_ask('E', prog, cc->c->stream, cc->c->stream_len,
+	    trial_mail, sizeof trial_mail - 1, match_jq_ms() * 10 / 1000.0, msg);
 
-/* jansson to jq, once per stream (and once per mail that meets a jq test). */
-jv
-match_tojv(const json_t *j)
-{
-	const char *k;
-	json_t *v;
-	size_t i;
-	jv r;
-
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		r = jv_object();
-		json_object_foreach((json_t *)j, k, v)
-			r = jv_object_set(r, jv_string(k), match_tojv(v));
-		return r;
-	case JSON_ARRAY:
-		r = jv_array();
-		json_array_foreach(j, i, v)
-			r = jv_array_append(r, match_tojv(v));
-		return r;
-	case JSON_STRING:
-		return jv_string_sized(json_string_value(j), (int)json_string_length(j));
-	case JSON_INTEGER: return jv_number((double)json_integer_value(j));
-	case JSON_REAL: return jv_number(json_real_value(j));
-	case JSON_TRUE: return jv_true();
-	case JSON_FALSE: return jv_false();
-	default: return jv_null();
-	}
+	if (r == JQ_LATE)
+		match_fail(cc, "jq: does not finish on a small test mail within "
+		    "%ld ms (ten times JQ_TIME_MS)", match_jq_ms() * 10);
+	else if (r == JQ_DIED)
+		match_fail(cc, "jq: dies on a small test mail: over the memory "
+		    "budget of %ld MiB (JQ_MEMORY_MB), or a crash of jq", match_jq_mb());
 }
 
 static struct node *
 compile_jq(struct cc *cc, const json_t *j)
 {
 	struct node *n = match_node_new(C_JQ, 0);
-	char err[512] = "", *nl;
+	const char *prog = json_string_value(j);
+	char err[MATCH_JQ_MSG] = "";
+	enum match_jq_r r;
 
-	if (!json_is_string(j) || !json_string_length(j)) {
+	n->path = mem_strdup(cc->path);
+	if (!prog || !*prog) {
 		match_fail(cc, "expected a jq program (a string)");
 		return n;
 	}
-	n->jq = mem_check(jq_init());
-	jq_set_error_cb(n->jq, jq_compile_error, err);
-	if (!jq_compile(n->jq, json_string_value(j))) {
-		if ((nl = strchr(err, '\n')))
-			*nl = 0;
-		if ((nl = strstr(err, " (Unix shell quoting issues?)")))
-			memmove(nl, nl + 29, strlen(nl + 29) + 1);
-		if ((nl = strrchr(err, ':')) && !nl[1])
-			*nl = 0;
-		match_fail(cc, "jq: %s", *err ? (strncmp(err, "jq: error: ", 11) ?
-		    err : err + 11) : "does not compile");
+	if (strlen(prog) != json_string_length(j)) {
+		match_fail(cc, "jq: a program may not hold a NUL character");
+		return n;
 	}
-	jq_set_error_cb(n->jq, jq_quiet, NULL);
-	n->path = mem_strdup(cc->path);
+	if (match_jq_refused(prog, err, sizeof err)) {
+		match_fail(cc, "jq: %s", err);
+		return n;
+	}
+	r = match_jq_ask('C', prog, cc->c->stream, cc->c->stream_len, NULL, 0,
+	    match_jq_ms() * 10 / 1000.0, err);
+	jq_message(err);
+	if (r == JQ_ERROR)
+		match_fail(cc, "jq: %s", *err ? err : "does not compile");
+	else if (r == JQ_LATE || r == JQ_DIED)
+		match_fail(cc, "jq: cannot be compiled within its budget (10 s or "
+		    "ten times JQ_TIME_MS, and %ld MiB)", match_jq_mb());
+	else if (match_jq_trying())
+		jq_trial(cc, prog);
+	n->prog = mem_strdup(prog);
 	return n;
 }
 
@@ -433,13 +431,47 @@ collect_nears(struct match_cond *c, const struct node *n)
 		collect_nears(c, n->kid[i]);
 }
 
+/* Does the condition hold a "jq" key anywhere (before compiling it)? */
 static int
-has_jq(const struct node *n)
+has_jq_key(const json_t *j)
 {
-	for (size_t i = 0; i < n->nkid; i++)
-		if (has_jq(n->kid[i]))
-			return 1;
-	return n->op == C_JQ;
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_array(j))
+		json_array_foreach(j, i, v)
+			if (has_jq_key(v))
+				return 1;
+	if (json_is_object(j))
+		json_object_foreach((json_t *)j, k, v)
+			if (!strcmp(k, "jq") || has_jq_key(v))
+				return 1;
+	return 0;
+}
+
+/* .stream as jq sees it: the webhook URLs written in the file cut as in
+ * the logs ("discord:…/1234"), since a program could print them through
+ * error().  A "$NAME" stays: the URL is in the poster's environment. */
+static char *
+stream_text(const json_t *stream)
+{
+	static const char *const kinds[] = { "discord", "slack" };
+	json_t *c = json_deep_copy(stream), *t;
+	char buf[256], *s;
+	size_t i;
+
+	json_array_foreach(json_object_get(c, "targets"), i, t)
+		for (int k = 0; k < 2; k++) {
+			const char *u = json_string_value(json_object_get(t, kinds[k]));
+
+			if (u && *u != '$')
+				json_object_set_new(t, kinds[k], json_string(log_url(u, buf, sizeof buf)));
+		}
+	if (!(s = c ? json_dumps(c, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("null")))
+		log_fatal(EXIT_TEMP, "out of memory");
+	json_decref(c);
+	return s;
 }
 
 struct match_cond *
@@ -453,15 +485,15 @@ match_compile(const json_t *j, const char *path, const json_t *stream,
 
 	snprintf(cc.path, sizeof cc.path, "%s", path ? path : "$");
 	cc.plen = strlen(cc.path);
+	if (j && has_jq_key(j)) {
+		c->stream = stream_text(stream);
+		c->stream_len = strlen(c->stream);
+	}
 	c->root = compile_cond(&cc, j ? j : empty);
 	json_decref(empty);
 	c->stream_id = mem_strdup(id ? id : "-");
 	rank(c->root);
 	collect_nears(c, c->root);
-	if (has_jq(c->root)) {
-		c->stream = stream ? match_tojv(stream) : jv_null();
-		c->has_stream = 1;
-	}
 	if (cc.nerr) {
 		match_free(c);
 		return NULL;
@@ -477,8 +509,7 @@ match_free(struct match_cond *c)
 	match_node_free(c->root);
 	free(c->nears);
 	free(c->stream_id);
-	if (c->has_stream)
-		jv_free(c->stream);
+	free(c->stream);
 	free(c);
 }
 

@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jq.h>
-
 #include "match/match.h"
 
 enum op {
@@ -60,7 +58,7 @@ struct node {
 	double clo, chi, slo, shi;
 	struct match_near *near;
 	size_t nnear;
-	jq_state *jq;
+	char *prog;			/* a jq program */
 	char *path;			/* where the jq program is, for warnings */
 };
 
@@ -69,8 +67,8 @@ struct match_cond {
 	const struct match_near **nears;
 	size_t nnears;
 	char *stream_id;		/* for warnings */
-	jv stream;			/* .stream for jq; valid when has_stream */
-	int has_stream;
+	char *stream;			/* .stream for jq, as text; NULL without jq */
+	size_t stream_len;
 };
 
 /* Space classes, in the order of the bits of node.spaces. */
@@ -185,8 +183,29 @@ struct node *match_compile_party(struct cc *, const json_t *, enum role, struct 
 extern const char *const match_party_keys[];
 int match_party_field(const char *);
 
-/* match-cond.c */
-jv match_tojv(const json_t *);
+/* match-jq.c: jq programs run in a worker process under a budget.  op is
+ * 'C' (compile) or 'E' (evaluate on the pair); secs the budget of the
+ * run (compiling has a budget of its own, 10 s or more).  msg
+ * (MATCH_JQ_MSG bytes) gets jq's message on JQ_ERROR. */
+enum match_jq_r { JQ_FALSE, JQ_TRUE, JQ_ERROR, JQ_LATE, JQ_DIED, JQ_READY, JQ_REST };
+#define MATCH_JQ_MSG 513
+enum match_jq_r match_jq_ask(int op, const char *prog, const char *stream,
+    size_t slen, const char *mail, size_t mlen, double secs, char *msg);
+/* A test on a mail, under JQ_TIME_MS; JQ_REST (not run) while the test
+ * rests after three failures in a row; *rest is the seconds of a rest this
+ * failure begins, else 0. */
+enum match_jq_r match_jq_eval(const char *prog, const char *stream, size_t slen,
+    const char *mail, size_t mlen, char *msg, int *rest);
+/* The mail as text for jq: its own, or its json dumped (kept in m->jq). */
+const char *match_jq_mail(struct match_mail *m, size_t *len);
+/* A jq message made a log value in place: one line, no '"', cut to 200. */
+const char *match_jq_clean(char *msg);
+long match_jq_ms(void);		/* JQ_TIME_MS */
+long match_jq_mb(void);		/* JQ_MEMORY_MB */
+int match_jq_trying(void);	/* match_jq_trial is on */
+
+/* match-jqlex.c: 1 and why in why[n] when prog uses a refused feature. */
+int match_jq_refused(const char *prog, char *why, size_t n);
 
 /* match-mail.c, for match-text.c */
 int match_party_npc(const struct match_party *);

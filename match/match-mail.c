@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jq.h>
-
 #include "lib/mem.h"
 #include "match/match-int.h"
 
@@ -162,7 +160,6 @@ void
 match_mail_jq_free(struct match_mail *m)
 {
 	if (m->jq) {
-		jv_free(*(jv *)m->jq);
 		free(m->jq);
 		m->jq = NULL;
 	}

@@ -5,10 +5,9 @@
  * match-int.h.
  * See match.h for the contract. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jq.h>
 
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -271,33 +270,36 @@ eval_hour(const struct node *n, double t)
 	return h >= n->lo || h <= n->hi;	/* wraps past midnight */
 }
 
-/* A jq test: its first output on {"stream":..,"mail":..} is true. */
+/* A jq test: its first output on {"stream":..,"mail":..} is true.  It runs
+ * in the worker, under the budget; over it, the test does not hold, and
+ * after three times in a row it rests (does not hold, is not run, no
+ * warning) for rest_s seconds. */
 static enum match_tv
 eval_jq(struct ev *e, const struct node *n)
 {
 	struct match_mail *m = e->m;
-	jv in, out, msg;
-	int r;
+	char msg[MATCH_JQ_MSG], rest[64] = "";
+	size_t len;
+	const char *text = match_jq_mail(m, &len);
+	int secs;
+	enum match_jq_r r = match_jq_eval(n->prog, e->c->stream, e->c->stream_len,
+	    text, len, msg, &secs);
 
-	if (!m->jq) {
-		m->jq = mem_calloc(1, sizeof(jv));
-		*(jv *)m->jq = m->json ? match_tojv(m->json) : jv_parse_sized(m->text, (int)m->len);
-	}
-	in = jv_object_set(jv_object(), jv_string("stream"), jv_copy(e->c->stream));
-	in = jv_object_set(in, jv_string("mail"), jv_copy(*(jv *)m->jq));
-	jq_start(n->jq, in, 0);
-	out = jq_next(n->jq);
-	r = jv_get_kind(out) == JV_KIND_TRUE;
-	if (!jv_is_valid(out) && jv_invalid_has_msg(jv_copy(out))) {
-		msg = jv_invalid_get_msg(jv_copy(out));
-		msg = jv_get_kind(msg) == JV_KIND_STRING ? msg : jv_dump_string(msg, 0);
+	if (secs)
+		snprintf(rest, sizeof rest, " rest_s=%d", secs);
+	if (r == JQ_ERROR)
 		log_warn("jq error, the test does not hold stream=%s path=%s "
 		    "killmail_id=%lld error=\"%s\"", e->c->stream_id, n->path,
-		    (long long)m->killmail_id, jv_string_value(msg));
-		jv_free(msg);
-	}
-	jv_free(out);
-	return tv(r);
+		    (long long)m->killmail_id, match_jq_clean(msg));
+	else if (r == JQ_LATE)
+		log_warn("jq test over its time budget, it does not hold stream=%s "
+		    "path=%s killmail_id=%lld budget_ms=%ld%s", e->c->stream_id, n->path,
+		    (long long)m->killmail_id, match_jq_ms(), rest);
+	else if (r == JQ_DIED)
+		log_warn("jq test died (over its memory budget, or a crash of jq), it "
+		    "does not hold stream=%s path=%s killmail_id=%lld budget_mb=%ld%s",
+		    e->c->stream_id, n->path, (long long)m->killmail_id, match_jq_mb(), rest);
+	return tv(r == JQ_TRUE);
 }
 
 static enum match_tv eval(struct ev *, const struct node *);

@@ -44,6 +44,11 @@ struct match_cond *match_compile(const json_t *j, const char *path,
     const json_t *stream, match_err_fn *err, void *arg);
 void match_free(struct match_cond *c);
 
+/* On: match_compile also runs each jq program once on a small test mail,
+ * under ten times the time budget, and reports one that does not finish
+ * or dies as an error (stream-fanout --check). */
+void match_jq_trial(int on);
+
 /* A duration of insight-streams(5): a number of seconds, or a string of a number and
  * one unit s, m, h or d ("90s", "1.5h").  0 and the seconds, or -1. */
 int match_duration(const json_t *j, double *secs);
@@ -105,7 +110,8 @@ struct match_mail {
 	const char **labelstore;
 	char *arena;			/* parsed strings */
 	size_t caparena;
-	void *jq;			/* the mail as a jq value, built on first use */
+	char *jq;			/* the mail as text for a jq test, when
+					 * prepared from json; built on first use */
 };
 
 /* Prepare m from a mail object (README "Wire formats").  A value that is absent or
@@ -167,7 +173,15 @@ struct match_verdict {
 };
 
 /* Evaluate c on m.  v may be NULL when only the answer matters (mention
- * rules).  jq errors are warnings and their test does not hold. */
+ * rules).  jq errors are warnings and their test does not hold.
+ *
+ * jq tests never run in the caller's process: a worker process, forked at
+ * the first jq program compiled, compiles and runs them, each evaluation
+ * under a budget of JQ_TIME_MS milliseconds (default 100) and the worker
+ * under JQ_MEMORY_MB MiB (default 256) of memory, with an empty
+ * environment.  A test over budget is one warning and does not hold; the
+ * worker is killed and started again.  The caller waits in poll(2) at most
+ * the budget per test. */
 enum match_tv match_eval(const struct match_cond *c, struct match_mail *m,
     const struct match_ctx *cx, struct match_verdict *v);
 /* "loss", "kill" or "neutral". */

@@ -1,11 +1,13 @@
 /* stream: load and validate stream files (insight-streams(5)); see stream.h. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/hash.h"
 #include "lib/log.h"
@@ -466,26 +468,34 @@ stream_free(struct stream *s)
 
 /* ---------------------------------------------------------------- files */
 
+/* Opened without blocking: a FIFO or a device named x.json must not hold
+ * the stage (or --check) in open(2) or read(2).  Symbolic links are
+ * followed: admins link stream files. */
 static char *
 read_file(const char *file, size_t *len, struct stat *st, const char **why)
 {
-	FILE *f = fopen(file, "r");
+	int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	char *p = NULL;
+	ssize_t r = 0;
 
 	*why = NULL;
-	if (!f || fstat(fileno(f), st) < 0)
+	*len = 0;
+	if (fd < 0 || fstat(fd, st) < 0)
 		*why = strerror(errno);
 	else if (!S_ISREG(st->st_mode))
 		*why = "not a regular file";
 	else if (st->st_size > FILE_MAX)
 		*why = "larger than 16 MiB";
-	else {
-		p = mem_malloc(st->st_size + 1);
-		if ((*len = fread(p, 1, st->st_size, f)) != (size_t)st->st_size || ferror(f))
-			*why = "short read";
-	}
-	if (f)
-		fclose(f);
+	else if (!(p = malloc(st->st_size + 1)))
+		*why = "out of memory";
+	else
+		while (*len < (size_t)st->st_size &&
+		    ((r = read(fd, p + *len, st->st_size - *len)) > 0 || (r < 0 && errno == EINTR)))
+			*len += r > 0 ? r : 0;
+	if (!*why && (r < 0 || *len != (size_t)st->st_size))
+		*why = r < 0 ? strerror(errno) : "short read";
+	if (fd >= 0)
+		close(fd);
 	if (*why) {
 		free(p);
 		return NULL;
@@ -577,6 +587,17 @@ list_dir(const char *dir, size_t *n)
 	return v ? v : mem_calloc(1, sizeof *v);
 }
 
+/* A FIFO, a socket, a device or a directory named x.json is no stream
+ * file (the link a symbolic link names is what counts).  One that cannot
+ * be stat'ed is loaded, to report why. */
+static int
+regular(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) < 0 || S_ISREG(st.st_mode);
+}
+
 /* Move prev's version of id out of prev, if it has one. */
 static struct stream *
 take_prev(struct stream_set *prev, const char *id)
@@ -611,6 +632,12 @@ stream_load_dir(const char *dir, struct stream_set *prev,
 		char *id = id_of(names[i]);
 
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		if (!regular(path)) {
+			log_warn("not a regular file, skipped path=%s", path);
+			free(id);
+			free(names[i]);
+			continue;
+		}
 		if (!(s = stream_load(path, err, arg))) {
 			bad++;
 			s = take_prev(prev, id);

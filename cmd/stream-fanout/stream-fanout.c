@@ -230,6 +230,7 @@ check(int argc, char **argv, const char *dir)
 {
 	int bad = 0;
 
+	match_jq_trial(1);
 	if (!argc) {
 		argc = 1;
 		argv = (char **)&dir;
