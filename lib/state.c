@@ -9,11 +9,11 @@
 #include "lib/log.h"
 #include "lib/state.h"
 
-/* chmod to mode when st shows bits for group or others; one warning. */
+/* chmod to mode when st has bits that mode lacks; one warning. */
 static void
 tighten(const char *path, const struct stat *st, mode_t mode, const char *what)
 {
-	if (!(st->st_mode & 077))
+	if (!(st->st_mode & 0777 & ~mode))
 		return;
 	if (chmod(path, mode) < 0)
 		log_warn("%s open to others and cannot be tightened path=%s mode=%04o: %s",
@@ -43,7 +43,10 @@ state_dir(const char *dir)
 		log_fatal(EXIT_TEMP, "cannot create state dir=%s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		log_fatal(EXIT_TEMP, "state dir is not a directory dir=%s", dir);
-	tighten(p, &st, 0700, "state dir");
+	/* Others lose all access and the group may not write; group read, as
+	 * a package gives its own group (0750), is the site's choice: the
+	 * files inside are 0600 anyway. */
+	tighten(p, &st, st.st_mode & 0750, "state dir");
 }
 
 void

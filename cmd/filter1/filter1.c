@@ -156,8 +156,7 @@ mail_of(struct f1 *f, struct pair_span sp, unsigned long lineno)
 	if (f->m.killmail_id <= 0) {	/* 0: absent, not an integer */
 		f->have_mail = 0;
 		log_warn("pair dropped: killmail_id is not a positive integer line=%lu", lineno);
-		f->bad++;
-		return -1;
+		return -1;	/* counted invalid by the caller */
 	}
 	f->cx.now = clock_wall();
 	return 0;

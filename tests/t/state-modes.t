@@ -23,8 +23,9 @@ is "$(mode "$T/r/state/redisq-pull.cursor")" 600 "redisq-pull: the cursor is 060
 # left open by an older version: tightened, with a warning each
 mkdir -p "$T/r2" && chmod 755 "$T/r2" && echo 1005 >"$T/r2/redisq-pull.cursor" && chmod 644 "$T/r2/redisq-pull.cursor"
 R2Z2_URL=$z_url STATE_DIR=$T/r2 redisq-pull --once >/dev/null 2>"$T/r2.err"
-is "$(mode "$T/r2")$(mode "$T/r2/redisq-pull.cursor")" 700600 "redisq-pull: an open dir and cursor are tightened"
-grep -q "redisq-pull: warning: state dir was open to others, tightened path=$T/r2 mode=0755 now=0700" "$T/r2.err"
+is "$(mode "$T/r2")$(mode "$T/r2/redisq-pull.cursor")" 750600 \
+	"redisq-pull: an open dir loses the access of others, the cursor is 0600"
+grep -q "redisq-pull: warning: state dir was open to others, tightened path=$T/r2 mode=0755 now=0750" "$T/r2.err"
 ok $? "redisq-pull: a warning names the dir and its old mode"
 grep -q "redisq-pull: warning: state file was open to others, tightened path=$T/r2/redisq-pull.cursor mode=0644" "$T/r2.err"
 ok $? "redisq-pull: a warning names the cursor"
@@ -86,9 +87,9 @@ pipeline_setup	# the env files are made under umask 022: open to others
 chmod 755 "$STATE_DIR"
 insight up -d 2>"$T/up.err"
 ok $? "insight up -d"
-grep -q "insight: warning: $STATE_DIR was open to others, now the owner's alone" "$T/up.err"
+grep -q "insight: warning: $STATE_DIR was open to others, now drwxr-x---" "$T/up.err"
 ok $? "up: an open STATE_DIR is tightened, with a warning"
-is "$(mode "$STATE_DIR")" 700 "up: STATE_DIR is 0700"
+is "$(mode "$STATE_DIR")" 750 "up: STATE_DIR is 0750 (others shut out; group read is the site's)"
 grep -q "insight: warning: $STATE_DIR/env/post-discord/HOOK_ALL may be read by others" "$T/up.err"
 ok $? "up: a webhook env file open to others is warned about"
 is "$(mode "$RUN/sv/post-discord/env/HOOK_ALL")" 600 "up: the services' copy of a webhook URL is 0600"
