@@ -1,12 +1,23 @@
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/mem.h"
 
+static int child;
+
+void
+mem_child(void)
+{
+	child = 1;
+}
+
 void *
 mem_check(void *p)
 {
+	if (!p && child)
+		_exit(EXIT_TEMP);
 	if (!p)
 		log_fatal(EXIT_TEMP, "out of memory");
 	return p;

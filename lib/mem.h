@@ -11,4 +11,7 @@ char *mem_strdup(const char *s);
 char *mem_strndup(const char *s, size_t n);
 /* p, from an allocator not ours (curl, jq): NULL is out of memory. */
 void *mem_check(void *p);
+/* In a forked child that must not run the parent's exit handlers (the jq
+ * worker): out of memory is then _exit(111), silently. */
+void mem_child(void);
 #endif

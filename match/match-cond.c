@@ -468,8 +468,7 @@ stream_text(const json_t *stream)
 			if (u && *u != '$')
 				json_object_set_new(t, kinds[k], json_string(log_url(u, buf, sizeof buf)));
 		}
-	if (!(s = c ? json_dumps(c, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("null")))
-		log_fatal(EXIT_TEMP, "out of memory");
+	s = c ? mem_check(json_dumps(c, JSON_COMPACT | JSON_ENCODE_ANY)) : mem_strdup("null");
 	json_decref(c);
 	return s;
 }

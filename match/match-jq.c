@@ -45,7 +45,9 @@
 
 #include "lib/clock.h"
 #include "lib/conf.h"
+#include "lib/hash.h"
 #include "lib/log.h"
+#include "lib/mem.h"
 #include "match/match-int.h"
 
 #define MSG_MAX 512
@@ -123,8 +125,9 @@ prog_of(const char *key, size_t len, size_t plen, char *err)
 		ncache = 0;
 	}
 	p = &cache[ncache];
-	if (!(p->text = malloc(len + 1)) || !(p->jq = jq_init()) || !(prog = strndup(key, plen)))
-		_exit(111);
+	p->text = mem_malloc(len + 1);
+	p->jq = mem_check(jq_init());
+	prog = mem_strndup(key, plen);
 	memcpy(p->text, key, len);
 	p->len = len;
 	jq_set_error_cb(p->jq, first_error, err);
@@ -150,8 +153,7 @@ evaluate(struct prog *p, const char *mail, size_t mlen)
 		if (lastmail)
 			jv_free(lastjv);
 		free(lastmail);
-		if (!(lastmail = malloc(mlen + 1)))
-			_exit(111);
+		lastmail = mem_malloc(mlen + 1);
 		memcpy(lastmail, mail, mlen);
 		lastlen = mlen;
 		lastjv = jv_parse_sized(mail, (int)mlen);
@@ -188,8 +190,8 @@ serve(void)
 		size_t len = (size_t)h[1] + 1 + h[2] + h[3];
 		struct prog *p;
 
-		if (len + 1 > cap && !(buf = realloc(buf, cap = len + 1)))
-			_exit(111);
+		if (len + 1 > cap)
+			buf = mem_realloc(buf, cap = len + 1);
 		if (full_read(0, buf, h[1]) || full_read(0, buf + h[1] + 1, h[2] + h[3]))
 			_exit(0);
 		buf[h[1]] = '\n';
@@ -226,6 +228,7 @@ worker(int fd, pid_t parent, long mb)
 	sigset_t none;
 	int null = open("/dev/null", O_RDWR);
 
+	mem_child();
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent || null < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 ||
 	    dup2(null, 2) < 0)
@@ -425,19 +428,11 @@ static struct strike {
 	double until;
 } strikes[256];
 
-static uint64_t
-fnv(uint64_t h, const char *p, size_t n)
-{
-	while (n--)
-		h = (h ^ (unsigned char)*p++) * 0x100000001b3ULL;
-	return h;
-}
-
 enum match_jq_r
 match_jq_eval(const char *prog, const char *stream, size_t slen,
     const char *mail, size_t mlen, char *msg, int *rest)
 {
-	uint64_t key = fnv(fnv(0xcbf29ce484222325ULL, prog, strlen(prog)), stream, slen);
+	uint64_t key = hash_fnv1a_from(hash_fnv1a(prog, strlen(prog)), stream, slen);
 	struct strike *k = &strikes[key % 256];
 	enum match_jq_r r;
 
@@ -495,8 +490,8 @@ match_jq_mail(struct match_mail *m, size_t *len)
 		*len = m->len;
 		return m->text;
 	}
-	if (!m->jq && !(m->jq = json_dumps(m->json, JSON_COMPACT)))
-		log_fatal(EXIT_TEMP, "out of memory");
+	if (!m->jq)
+		m->jq = mem_check(json_dumps(m->json, JSON_COMPACT));
 	*len = strlen(m->jq);
 	return m->jq;
 }

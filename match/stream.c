@@ -486,12 +486,12 @@ read_file(const char *file, size_t *len, struct stat *st, const char **why)
 		*why = "not a regular file";
 	else if (st->st_size > FILE_MAX)
 		*why = "larger than 16 MiB";
-	else if (!(p = malloc(st->st_size + 1)))
-		*why = "out of memory";
-	else
+	else {
+		p = mem_malloc(st->st_size + 1);
 		while (*len < (size_t)st->st_size &&
 		    ((r = read(fd, p + *len, st->st_size - *len)) > 0 || (r < 0 && errno == EINTR)))
 			*len += r > 0 ? r : 0;
+	}
 	if (!*why && (r < 0 || *len != (size_t)st->st_size))
 		*why = r < 0 ? strerror(errno) : "short read";
 	if (fd >= 0)

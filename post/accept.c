@@ -4,6 +4,7 @@
 #include <string.h>
 #include <stdlib.h>
 
+#include "lib/hash.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "json/ndjson.h"
@@ -66,8 +67,8 @@ accept_commit(const char *name)
 static int
 warn_once(const char *stream, const char *why)
 {
-	unsigned long long k = keyset_hash(why, strlen(why),
-	    keyset_hash(stream, strlen(stream), KEYSET_FNV_BASIS));
+	unsigned long long k = hash_fnv1a_from(
+	    hash_fnv1a(stream, strlen(stream)), why, strlen(why));
 
 	if (keyset_get(&warned, k))
 		return 0;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/hash.h"
 #include "lib/clock.h"
 #include "post/dedupe.h"
 #include "post/keyset.h"
@@ -23,7 +24,7 @@ static struct {
 unsigned long long
 dedupe_key(unsigned long long hook, json_int_t kill)
 {
-	return keyset_hash((const char *)&kill, sizeof kill, hook);
+	return hash_fnv1a_from(hook, &kill, sizeof kill);
 }
 
 static int

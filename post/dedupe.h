@@ -11,7 +11,7 @@
  * seconds a key lives, 0 disables. */
 void dedupe_open(double window);
 void dedupe_close(void);
-/* The key of a killmail for a webhook (keyset_hash). */
+/* The key of a killmail for a webhook (FNV-1a, lib/hash.h). */
 unsigned long long dedupe_key(unsigned long long hook, json_int_t kill);
 /* k was accepted within the window. */
 int dedupe_seen(unsigned long long k);

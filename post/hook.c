@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/hash.h"
 #include "lib/clock.h"
 #include "lib/conf.h"
 #include "post/hook.h"
@@ -82,7 +83,7 @@ hook_platform(const char *url)
 struct hook *
 hook_get(const char *url)
 {
-	unsigned long long id = keyset_hash(url, strlen(url), KEYSET_FNV_BASIS);
+	unsigned long long id = hash_fnv1a(url, strlen(url));
 	struct hook **slot = &H.table[id % NHASH], *h;
 
 	for (h = *slot; h; h = h->chain)

@@ -36,7 +36,7 @@ struct hook_bucket {		/* a Discord rate-limit bucket */
 struct hook {
 	struct hook *chain, *all;
 	char *url, label[96];	/* label: the URL for logs, token redacted */
-	unsigned long long id;	/* keyset_hash of the URL */
+	unsigned long long id;	/* FNV-1a of the URL (lib/hash.h) */
 	struct hook_job *head, *tail;
 	long queued, batched;	/* jobs in its queue; in the turn's segment */
 	int busy, dead;

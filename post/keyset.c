@@ -5,14 +5,6 @@
 #include "post/keyset.h"
 #include "lib/mem.h"
 
-unsigned long long
-keyset_hash(const char *s, size_t n, unsigned long long h)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
-}
-
 static size_t
 keyset_find(const struct keyset *s, unsigned long long k)
 {

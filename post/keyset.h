@@ -12,12 +12,6 @@ struct keyset {
 	size_t cap, n;
 };
 
-/* FNV-1a of n bytes from h (KEYSET_FNV_BASIS to start): the keys of the
- * posters' sets, and a webhook's identity in state files instead of its
- * URL. */
-unsigned long long keyset_hash(const char *s, size_t n, unsigned long long h);
-#define KEYSET_FNV_BASIS 14695981039346656037ULL
-
 void keyset_put(struct keyset *s, unsigned long long k, unsigned t);
 /* The time stored with k, or 0. */
 unsigned keyset_get(const struct keyset *s, unsigned long long k);
