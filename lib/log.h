@@ -11,6 +11,11 @@ enum { EXIT_DONE = 0, EXIT_PERM = 100, EXIT_BUG = 101, EXIT_TEMP = 111 };
 
 extern const char *log_prog;
 extern int log_level;		/* events above this level are dropped */
+/* Warnings and fatal errors so far, and the last one's text (without the
+ * "prog: level: " prefix) and wall time: lib/metrics shows them. */
+extern unsigned long log_warnings;
+extern char log_last[256];
+extern double log_last_time;
 
 void log_init(const char *prog);	/* LOG_LEVEL env: fatal|warning|info|debug */
 void log_verbose(int delta);		/* -v / -q */
