@@ -168,3 +168,19 @@ log_url(const char *url, char *buf, size_t n)
 	}
 	return buf;
 }
+
+const char *
+log_host(const char *url, char *buf, size_t n)
+{
+	const char *s = strstr(url ? url : "", "://"), *at;
+	size_t len;
+
+	s = s ? s + 3 : url ? url : "";
+	len = strcspn(s, "/?#");
+	if ((at = memchr(s, '@', len))) {	/* user info is not for logs */
+		len -= at + 1 - s;
+		s = at + 1;
+	}
+	snprintf(buf, n, "%.*s", (int)len, s);
+	return buf;
+}

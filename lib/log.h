@@ -37,5 +37,7 @@ void log_trace(const char *event, long long killmail_id, const char *stream);
 /* A URL as it may appear in a log: webhook tokens cut ("discord:…/1234",
  * "slack:…/B0XY"), query strings and user info dropped.  Writes into buf. */
 const char *log_url(const char *url, char *buf, size_t n);
+/* The host[:port] of a URL, for a warning that says what cannot be reached. */
+const char *log_host(const char *url, char *buf, size_t n);
 
 #endif

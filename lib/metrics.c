@@ -294,6 +294,14 @@ metrics_due_ms(void)
 	return left <= 0 ? 0 : (int)(left * 1000) + 1;
 }
 
+int
+metrics_wait_ms(int ms)
+{
+	int due = metrics_due_ms();
+
+	return due >= 0 && (ms < 0 || due < ms) ? due : ms;
+}
+
 static void
 metrics_final(void)
 {

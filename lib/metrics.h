@@ -51,6 +51,9 @@ void metrics_line(FILE *f, const char *name, const char *lkey,
 void metrics_tick(void);
 /* Seconds until the next write is due (for a poll time-out), -1 if off. */
 int metrics_due_ms(void);
+/* A poll time-out (ms, -1 forever) cut to the next write, so that an idle
+ * stage still refreshes its file. */
+int metrics_wait_ms(int ms);
 /* Write now: at exit with up=0, or when a value must show at once. */
 void metrics_write(int up);
 void metrics_close(void);
