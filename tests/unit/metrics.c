@@ -85,8 +85,9 @@ main(void)
 	ok(strstr(s, "insight_post_queue{stage=\"metrics-test\",hook=\"discord:…/12\\\"34\"} 3\n") != NULL,
 	    "a custom series, its label escaped");
 	ok(strstr(s, "insight_warnings_total{stage=\"metrics-test\"} 1\n") != NULL, "warnings counted");
-	ok(strstr(s, "message=\"network unreachable host=\\\"r2z2\\\"\\nsecond\"} 1000000.000\n") != NULL,
-	    "the last warning, escaped, with its time");
+	/* as the log shows it (its newline written \n), then escaped for the label */
+	ok(strstr(s, "message=\"network unreachable host=\\\"r2z2\\\"\\\\nsecond\"} 1000000.000\n") != NULL,
+	    "the last warning as logged, escaped, with its time");
 	ok(strstr(s, "insight_lines_rate1m{stage=\"metrics-test\",dir=\"in\"}") != NULL, "a rate per counter");
 	is_int(files(), 1, "one file, no temporary left");
 
