@@ -90,16 +90,16 @@ is $? 0 "SIGTERM: down"
 grep -q '^insight_up{stage="filter1"} 0$' "$M/filter1.prom"
 ok $? "a stage that exited says up 0"
 
-# --- a crash loop: the cursor cannot be saved (a directory in its place),
-# so redisq-pull exits 111 after its first package, again and again
+# --- a crash loop: post-slack cannot create its spool (a file stands where
+# its state directory should be), so it exits 111 at start, again and again
 start_fake z3 zkb --data "$FX" || exit 1
-rm -f "$STATE_DIR/redisq-pull.cursor"
-mkdir "$STATE_DIR/redisq-pull.cursor"
+rm -rf "$STATE_DIR/slack"
+echo 'not a directory' >"$STATE_DIR/slack"
 R2Z2_URL=$z3_url insight up -d 2>/dev/null
 ok $? "up -d"
-wait_until 30 unhealthy 2 '^health: down: .*redisq-pull is crash-looping: [0-9]* exits in the last minute'
+wait_until 30 unhealthy 2 '^health: down: .*post-slack is crash-looping: [0-9]* exits in the last minute, the last: exitcode 111'
 ok $? "status exits 2 and names the crash loop ($(grep '^health' "$T/st3"))"
 insight status --json >"$T/st4.json" 2>/dev/null
-is "$? $(jq -r '.stages[] | select(.name == "redisq-pull") | .crash_looping' "$T/st4.json")" "2 true" \
-	"--json: exit 2, redisq-pull crash_looping"
+is "$? $(jq -r '.stages[] | select(.name == "post-slack") | .crash_looping' "$T/st4.json")" "2 true" \
+	"--json: exit 2, post-slack crash_looping"
 done_testing
