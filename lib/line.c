@@ -7,6 +7,7 @@
 #include "lib/line.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/metrics.h"
 #include "lib/out.h"
 
 void
@@ -144,8 +145,9 @@ line_filter(int sigfd, line_fn *fn, line_sig_fn *sig, void *arg)
 	line_init(&lr, 0, 0);
 	for (;;) {
 		out_flush();
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		if (poll(p, 2, metrics_wait_ms(-1)) < 0 && errno != EINTR)
 			log_fatal(EXIT_TEMP, "poll: %s", strerror(errno));
+		metrics_tick();
 		if (p[1].revents && sig(arg, sigfd)) {
 			/* Stop at a line boundary: finish the line begun. */
 			while (lr.len && !lr.eof && line_fill(&lr) > 0)

@@ -5,10 +5,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 
 const char *log_prog = "insight";
 int log_level = LOG_INFO;
+unsigned long log_warnings;
+char log_last[256];
+double log_last_time;
 
 static const char *names[] = { "fatal", "warning", "info", "debug" };
 
@@ -67,15 +71,23 @@ static void
 vlog(int level, const char *fmt, va_list ap)
 {
 	char msg[4096], line[4096];
-	size_t n;
+	size_t n, h;
 
-	if (level > log_level)
+	if (level > log_level && level > LOG_WARN)
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	n = (size_t)snprintf(line, sizeof line, "%s: %s: ", log_prog, names[level]);
 	if (n > sizeof line / 2)
 		n = sizeof line / 2;	/* a program name that long: cut */
+	h = n;
 	n += escape(line + n, sizeof line - n - 1, msg);
+	if (level <= LOG_WARN) {
+		log_warnings++;
+		snprintf(log_last, sizeof log_last, "%.*s", (int)(n - h), line + h);
+		log_last_time = clock_wall();
+	}
+	if (level > log_level)
+		return;
 	line[n++] = '\n';
 	fwrite(line, 1, n, stderr);
 	fflush(stderr);
@@ -154,5 +166,21 @@ log_url(const char *url, char *buf, size_t n)
 			s = e + 1;
 		snprintf(buf, n, "%.*s", (int)strcspn(s, "?#"), s);
 	}
+	return buf;
+}
+
+const char *
+log_host(const char *url, char *buf, size_t n)
+{
+	const char *s = strstr(url ? url : "", "://"), *at;
+	size_t len;
+
+	s = s ? s + 3 : url ? url : "";
+	len = strcspn(s, "/?#");
+	if ((at = memchr(s, '@', len))) {	/* user info is not for logs */
+		len -= at + 1 - s;
+		s = at + 1;
+	}
+	snprintf(buf, n, "%.*s", (int)len, s);
 	return buf;
 }

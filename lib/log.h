@@ -11,6 +11,11 @@ enum { EXIT_DONE = 0, EXIT_PERM = 100, EXIT_BUG = 101, EXIT_TEMP = 111 };
 
 extern const char *log_prog;
 extern int log_level;		/* events above this level are dropped */
+/* Warnings and fatal errors so far, and the last one's text (without the
+ * "prog: level: " prefix) and wall time: lib/metrics shows them. */
+extern unsigned long log_warnings;
+extern char log_last[256];
+extern double log_last_time;
 
 void log_init(const char *prog);	/* LOG_LEVEL env: fatal|warning|info|debug */
 void log_verbose(int delta);		/* -v / -q */
@@ -32,5 +37,7 @@ void log_trace(const char *event, long long killmail_id, const char *stream);
 /* A URL as it may appear in a log: webhook tokens cut ("discord:…/1234",
  * "slack:…/B0XY"), query strings and user info dropped.  Writes into buf. */
 const char *log_url(const char *url, char *buf, size_t n);
+/* The host[:port] of a URL, for a warning that says what cannot be reached. */
+const char *log_host(const char *url, char *buf, size_t n);
 
 #endif

@@ -102,6 +102,7 @@ struct esi {
 	struct route routes[MAX_GROUPS];
 	int ngroups, nroutes;
 	struct esi_stats st;
+	char host[128];			/* of the URL, for warnings */
 };
 
 /* esi.c: every waiter of w gets the answer (cached: it came from the cache);

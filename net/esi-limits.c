@@ -61,7 +61,8 @@ hold(struct esi *e, double secs, const char *why, int quiet)
 	if (until <= e->hold_until)
 		return;
 	if (!quiet && now >= e->hold_until)
-		log_warn("esi: pausing requests s=%.1f why=\"%s\"", secs, why);
+		log_warn("esi: pausing requests host=%s s=%.1f why=\"%s\"", e->host,
+		    secs, why);
 	e->hold_until = until;
 }
 
@@ -165,7 +166,8 @@ esi_failed(struct esi *e, struct http_resp *r, const char *why)
 {
 	e->st.errors++;
 	if (!e->failing) {
-		log_warn("esi: failing, backing off status=%ld why=\"%s\"", r->status, why);
+		log_warn("esi: %s, backing off host=%s status=%ld why=\"%s\"",
+		    r->status ? "failing" : "cannot reach", e->host, r->status, why);
 		e->fail_since = clock_mono();
 	}
 	e->failing = 1;

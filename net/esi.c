@@ -21,6 +21,7 @@
 #include "lib/hash.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/metrics.h"
 #include "json/ndjson.h"
 #include "net/esi-int.h"
 
@@ -344,6 +345,31 @@ esi_stats(const struct esi *e, struct esi_stats *s)
 	*s = e->st;
 }
 
+/* How long every request still waits: the error limit, a 429 without a
+ * group, failures. */
+static void
+put_pause(FILE *f, void *arg)
+{
+	const struct esi *e = arg;
+	double left = e->hold_until - clock_mono();
+
+	metrics_line(f, "esi_paused_seconds", NULL, NULL, left > 0 ? left : 0);
+}
+
+void
+esi_metrics(const struct esi *e)
+{
+	metrics_counter("esi_asked", NULL, &e->st.asked, "lookups asked of the ESI client");
+	metrics_counter("esi_cache_hits", NULL, &e->st.cached,
+	    "lookups answered from the cache (memory or Redis)");
+	metrics_counter("esi_requests", NULL, &e->st.requests, "HTTP requests to ESI");
+	metrics_counter("esi_errors", NULL, &e->st.errors,
+	    "ESI answers that failed (non-2xx, network)");
+	metrics_custom("esi_paused_seconds", "gauge",
+	    "seconds every ESI request still waits (error limit, failures)", put_pause,
+	    (void *)e);
+}
+
 struct esi *
 esi_new(struct http *h, struct cache *c, const struct esi_opts *o)
 {
@@ -355,6 +381,7 @@ esi_new(struct http *h, struct cache *c, const struct esi_opts *o)
 	if (!e->o.url)
 		e->o.url = "https://esi.evetech.net";
 	e->o.url = mem_strdup(e->o.url);
+	log_host(e->o.url, e->host, sizeof e->host);
 	if (*e->o.url && e->o.url[strlen(e->o.url) - 1] == '/')
 		((char *)e->o.url)[strlen(e->o.url) - 1] = 0;
 	snprintf(e->compat, sizeof e->compat, "X-Compatibility-Date: %s",

@@ -115,4 +115,6 @@ int esi_pending(const struct esi *e);
  * answered without asking) and outside callbacks. */
 int esi_answer_cached(const struct esi *e);
 void esi_stats(const struct esi *e, struct esi_stats *s);
+/* Register its counters and its pause with lib/metrics (after metrics_init). */
+void esi_metrics(const struct esi *e);
 #endif

@@ -4,8 +4,10 @@
 #include <string.h>
 #include <stdlib.h>
 
-#include "lib/hash.h"
+#include <time.h>
+
 #include "lib/clock.h"
+#include "lib/hash.h"
 #include "lib/log.h"
 #include "json/ndjson.h"
 #include "json/pair.h"
@@ -125,6 +127,17 @@ accept_hook(struct hook_job *j, struct hook *h, const char *tw, json_t *body)
 	}
 }
 
+/* The time of the pair's kill (unix), 0 when it has none. */
+static double
+kill_time(const json_t *pair)
+{
+	const char *t = json_string_value(json_object_get(json_object_get(pair, "mail"),
+	    "time"));
+	struct tm tm = { 0 };
+
+	return t && strptime(t, "%Y-%m-%dT%H:%M:%S", &tm) ? (double)timegm(&tm) : 0;
+}
+
 /* One target of this platform: render, check, then accept_hook. */
 static void
 accept_target(const json_t *pair, const json_t *target, const char *tw,
@@ -134,6 +147,8 @@ accept_target(const json_t *pair, const json_t *target, const char *tw,
 	const char *url = hook_resolve(tw, why, sizeof why);
 	json_t *body = engine.pf->render(pair, target);
 	struct hook_job *j = hook_job_new(sid, kill);
+
+	j->ktime = kill_time(pair);
 
 	if (!url) {
 		if (warn_once(sid, why))

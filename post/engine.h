@@ -26,6 +26,9 @@ struct engine {
 	struct mark mark;	/* -C: the newest mark of the turn ... */
 	int marked;		/* ... when there is one */
 	long long committed;	/* the position written last */
+	/* from a kill to its post: the last, and the sum and count of all */
+	double k2p_last, k2p_sum;
+	unsigned long k2p_n;
 };
 extern struct engine engine;	/* post.c */
 

@@ -23,6 +23,7 @@ struct hook_job {		/* a queued post; its text stays in the segment */
 	int attempts;
 	json_int_t kill;
 	double t0;		/* when accepted (monotonic), for receipts' ms */
+	double ktime;		/* the kill's time (unix), 0 unknown: metrics */
 	char stream[];		/* the stream id, for receipts */
 };
 

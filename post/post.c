@@ -59,6 +59,7 @@
 #include "lib/line.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/metrics.h"
 #include "lib/opt.h"
 #include "lib/sig.h"
 #include "json/mark.h"
@@ -179,6 +180,53 @@ json_mem(size_t n)
 	return mem_calloc(1, n);
 }
 
+/* Posts queued per webhook, named as the logs name it (never the token). */
+static void
+put_queues(FILE *f, void *arg)
+{
+	(void)arg;
+	for (struct hook *h = hook_all(); h; h = h->all)
+		metrics_line(f, "queue", "webhook", h->label, h->queued);
+}
+
+static void
+put_dead(FILE *f, void *arg)
+{
+	(void)arg;
+	metrics_line(f, "dead_webhooks", NULL, NULL, hook_dead_count());
+}
+
+static void
+put_k2p(FILE *f, void *arg)
+{
+	(void)arg;
+	metrics_line(f, "kill_to_post_seconds_sum", NULL, NULL, engine.k2p_sum);
+	metrics_line(f, "kill_to_post_seconds_count", NULL, NULL, engine.k2p_n);
+}
+
+static void
+metrics_setup(void)
+{
+	metrics_init();
+	metrics_counter("lines_in", NULL, &lr.lineno, "lines read");
+	metrics_counter("posted", NULL, &engine.posted, "posts delivered");
+	metrics_counter("rate_limited", NULL, &engine.limited, "429 answers");
+	metrics_counter("retried", NULL, &engine.retried, "posts sent again after a failure");
+	metrics_counter("dead_lettered", NULL, &engine.dead,
+	    "posts to a dead webhook, put in dead/");
+	metrics_counter("rejected", NULL, &engine.rejected,
+	    "posts refused (by us or the platform)");
+	metrics_counter("expired", NULL, &engine.expired, "posts given up after their attempts");
+	metrics_counter("duplicates", NULL, &engine.dup, "posts dropped by the dedupe window");
+	metrics_gauge("kill_to_post_last_seconds", NULL, &engine.k2p_last,
+	    "from the last posted kill to its post");
+	metrics_custom("kill_to_post_seconds", "summary",
+	    "from a kill (the mail's time) to its post", put_k2p, NULL);
+	metrics_custom("queue", "gauge", "posts queued per webhook", put_queues, NULL);
+	metrics_custom("dead_webhooks", "gauge", "webhooks found gone (dead-hooks)",
+	    put_dead, NULL);
+}
+
 static void
 setup(const struct post_platform *pf, const struct post_conf *c)
 {
@@ -198,6 +246,7 @@ setup(const struct post_platform *pf, const struct post_conf *c)
 	engine.reading = 1;
 	engine.committed = -1;
 	line_init(&lr, 0, 0);
+	metrics_setup();
 	dedupe_open(c->window);
 	hook_dead_load();
 	spool_clean();
@@ -226,8 +275,10 @@ turn(double wait)
 	letter_flush();
 	if (engine.stopping && (engine.deadline - clock_mono()) * 1000 + 1 < ms)
 		ms = (int)((engine.deadline - clock_mono()) * 1000) + 1;
-	if (http_wait(engine.http, fd, rd && !engine.pending ? 2 : 1, ms < 0 ? 0 : ms) < 0)
+	if (http_wait(engine.http, fd, rd && !engine.pending ? 2 : 1,
+	    metrics_wait_ms(ms < 0 ? 0 : ms)) < 0)
 		log_fatal(EXIT_TEMP, "curl multi failed");
+	metrics_tick();
 	if (fd[0].revents)
 		on_signal();
 	if (rd && (engine.pending || fd[1].revents))
@@ -252,6 +303,7 @@ post_run(const struct post_platform *pf, const struct post_conf *c)
 	    engine.posted, engine.limited, engine.retried, engine.dead, engine.rejected,
 	    engine.expired, engine.dup, hook_queued(), engine.invalid, hook_queued_max(),
 	    engine.malformed);
+	metrics_close();
 	if (!http_inflight(engine.http))
 		http_free(engine.http);
 	dedupe_close();

@@ -140,6 +140,11 @@ on_answer(void *arg, struct http_resp *r)
 		j = hook_pop(h);
 		hook_job_done(j);
 		engine.posted++;
+		if (j->ktime > 0) {
+			engine.k2p_last = clock_wall() - j->ktime;
+			engine.k2p_sum += engine.k2p_last;
+			engine.k2p_n++;
+		}
 		letter_receipt(j, "posted", r->status, NULL);
 		free(j);
 	} else if (a.v == POST_WAIT)

@@ -33,6 +33,7 @@
 #include "lib/hash.h"
 #include "lib/line.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/opt.h"
 #include "lib/mem.h"
 #include "mailbuild.h"
@@ -90,6 +91,7 @@ static struct {
 	struct mail *head, *tail;
 	int live, max_mails, ordered, tickers;
 	unsigned long in, out, skipped, malformed;
+	double waiting;		/* live, for the metrics */
 	struct pending pend;	/* the lines saved at the last stop */
 } g;
 
@@ -439,7 +441,8 @@ turn(struct loop *L)
 {
 	struct curl_waitfd fds[2] = { { L->sigfd, CURL_WAIT_POLLIN, 0 },
 		{ 0, CURL_WAIT_POLLIN, 0 } };
-	int r = L->term ? 0 : take_lines(&L->lr), ms = esi_timeout(g.esi, 1000);
+	int r = L->term ? 0 : take_lines(&L->lr);
+	int ms = metrics_wait_ms(esi_timeout(g.esi, 1000));
 	int want_in = !L->eof && r == 0 && g.live < g.max_mails && !L->term;
 
 	if (L->term)
@@ -456,6 +459,8 @@ turn(struct loop *L)
 		L->eof = L->lr.eof;
 	}
 	esi_run(g.esi);
+	g.waiting = g.live;
+	metrics_tick();
 }
 
 static void
@@ -482,6 +487,17 @@ duration(const char *flag, const char *env, const char *def)
 	if (d < 0)
 		log_fatal(EXIT_PERM, "not a duration: %s=%s", env, v);
 	return d;
+}
+
+static void
+metrics_setup(void)
+{
+	metrics_init();
+	metrics_counter("lines_in", NULL, &g.in, "packages read");
+	metrics_counter("lines_out", NULL, &g.out, "mails written");
+	metrics_counter("skipped", NULL, &g.skipped, "packages skipped (invalid)");
+	metrics_gauge("waiting", NULL, &g.waiting, "mails waiting for their lookups");
+	esi_metrics(g.esi);
 }
 
 static void
@@ -553,10 +569,13 @@ main(int argc, char **argv)
 	L.sigfd = sig_init(0);
 	pending_init(&g.pend, conf_str(dir, "STATE_DIR", "var"), "esi-resolve.pending");
 	setup(url, redis, conf_long(conc, "ESI_CONCURRENCY", 16));
+	metrics_setup();
 	line_init(&L.lr, 0, 0);
 	pending_load(&g.pend);
 	run(&L);
 	report();
+	g.waiting = g.live;
+	metrics_close();
 	cache_flush(g.cache);
 	if (http_inflight(g.http))
 		return EXIT_DONE;	/* abandoned lookups: nothing to free safely */

@@ -32,6 +32,7 @@
 #include "lib/hash.h"
 #include "lib/line.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/opt.h"
 #include "lib/mem.h"
 #include "lib/out.h"
@@ -254,9 +255,17 @@ main(int argc, char **argv)
 	sfd = sig_init(0);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	fcntl(1, F_SETPIPE_SZ, 1 << 20);	/* pairs are big: fewer wake-ups */
+	metrics_init();
+	metrics_counter("lines_in", NULL, &f.pairs, "pairs read");
+	metrics_counter("lines_out", NULL, &f.kept, "pairs kept and written");
+	metrics_counter("pending", NULL, &f.pending,
+	    "of those, pairs whose verdict is left to filter2");
+	metrics_counter("dropped", NULL, &f.dropped, "pairs whose stream does not match");
+	metrics_counter("invalid", NULL, &f.bad, "pairs dropped as invalid");
 	line_filter(sfd, on_line, stop_signal, &f);
 	log_info("done pairs=%lu kept=%lu pending=%lu dropped=%lu invalid=%lu malformed=%lu",
 	    f.pairs, f.kept, f.pending, f.dropped, f.bad, f.malformed);
+	metrics_close();
 	cache_clear(&f);
 	hash_free(&f.entries);
 	match_mail_free(&f.m);

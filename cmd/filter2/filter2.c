@@ -57,6 +57,7 @@
 #include "held.h"
 #include "lib/line.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/opt.h"
 #include "lib/out.h"
 #include "match/match.h"
@@ -448,7 +449,7 @@ wait_events(struct curl_waitfd *w, unsigned n)
 {
 	int r = http_wait(F.http, w, n, 0), t;
 
-	if (r == 0 && (t = esi_timeout(F.esi, 1000)) > 0)
+	if (r == 0 && (t = metrics_wait_ms(esi_timeout(F.esi, 1000))) > 0)
 		r = http_wait(F.http, w, n, t);
 	if (r < 0)
 		log_fatal(EXIT_TEMP, "curl multi failed");
@@ -486,6 +487,7 @@ run(void)
 			F.eof = lr.eof;
 		}
 		esi_run(F.esi);
+		metrics_tick();
 	}
 	if (F.stop)
 		stop_reading(&lr);
@@ -547,6 +549,19 @@ setup(const char *url, const char *redis, const char *dir)
 }
 
 static void
+metrics_setup(void)
+{
+	metrics_init();
+	metrics_counter("lines_in", NULL, &F.in, "lines read");
+	metrics_counter("passed", NULL, &F.passed, "pairs written as filter1 decided them");
+	metrics_counter("matched", NULL, &F.matched, "pairs written once their verdict came");
+	metrics_counter("dropped", NULL, &F.dropped, "pairs whose stream does not match");
+	metrics_counter("mentions", NULL, &F.mentions, "mention lines written");
+	metrics_gauge_ul("waiting", NULL, &F.held.n, "pairs waiting for their lookups");
+	esi_metrics(F.esi);
+}
+
+static void
 cleanup(void)
 {
 	held_free(&F.held);
@@ -591,9 +606,11 @@ main(int argc, char **argv)
 	F.max_held = conf_long(maxw, "FILTER2_MAX_WAITING", 10000);
 	F.drain = conf_num(NULL, "FILTER2_DRAIN", 2);
 	setup(url, redis, dir);
+	metrics_setup();
 	replay();
 	run();
 	report();
+	metrics_close();
 	cleanup();
 	return EXIT_DONE;
 }

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/backoff.h"
@@ -45,6 +46,7 @@
 #include "lib/out.h"
 #include "net/http.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/opt.h"
 #include "json/mark.h"
 #include "json/ndjson.h"
@@ -100,6 +102,12 @@ struct puller {
 	long long epoch, marked;	/* of the marks; the position marked last */
 	double mark_t;			/* mono time of the last mark */
 	char commit_path[4096], epoch_path[4096];
+	char host[256];			/* of the base URL, for warnings */
+	/* metrics: how far behind the head, and what it cost */
+	unsigned long written, dups, requests, failed, limited;
+	double lag_seq, lag_sec, head_g, next_g, uploaded, head_every, head_at;
+	double failing_since;		/* wall time the failures began; 0: none */
+	int at_head;			/* the last answer was the head's 404 */
 };
 
 /* 1 when id was seen; else remember it and 0. */
@@ -129,6 +137,21 @@ on_signals(struct puller *p)
 			p->stop = 1;
 }
 
+/* The gauges of the lag, then the metrics file if it is due.  At the head
+ * nothing is behind; else the age of the last package written grows while
+ * nothing comes (an unreachable server shows as a growing lag). */
+static void
+tick(struct puller *p)
+{
+	p->head_g = p->head;
+	p->next_g = p->next;
+	p->lag_seq = p->head > p->next ? p->head - p->next : 0;
+	p->lag_sec = p->at_head || p->uploaded <= 0 ? 0 : clock_wall() - p->uploaded;
+	if (p->lag_sec < 0)
+		p->lag_sec = 0;
+	metrics_tick();
+}
+
 /* Sleep until mono time t, awake for signals; 0, or -1 when told to stop. */
 static int
 pause_until(struct puller *p, double t)
@@ -137,8 +160,9 @@ pause_until(struct puller *p, double t)
 	double now;
 
 	while (!p->stop && (now = clock_mono()) < t) {
-		http_wait(p->http, &w, 1, (int)((t - now) * 1000) + 1);
+		http_wait(p->http, &w, 1, metrics_wait_ms((int)((t - now) * 1000) + 1));
 		on_signals(p);
+		tick(p);
 	}
 	return p->stop ? -1 : 0;
 }
@@ -167,12 +191,14 @@ fetch(struct puller *p, const char *url)
 		return -1;
 	p->last_req = clock_mono();
 	p->done = 0;
+	p->requests++;
 	log_debug("GET %s", log_url(url, shown, sizeof shown));
 	http_request(p->http, "GET", url, NULL, 0, NULL, on_done, p);
 	while (!p->done) {
-		if (http_wait(p->http, &w, 1, 1000) < 0)
+		if (http_wait(p->http, &w, 1, metrics_wait_ms(1000)) < 0)
 			log_fatal(EXIT_TEMP, "curl multi failed");
 		on_signals(p);
+		tick(p);
 		if (p->stop)
 			return -1;	/* the answer is not ours to write any more */
 	}
@@ -264,20 +290,28 @@ wait_after_failure(struct puller *p)
 	struct http_resp *r = &p->resp;
 	double d;
 
+	p->at_head = 0;		/* no longer known */
+	if (r->class != HTTP_LIMITED)
+		p->failed++;
+	if (!p->failing_since)
+		p->failing_since = clock_wall();
 	switch (r->class) {
 	case HTTP_LIMITED:
+		p->limited++;
 		d = r->retry_after >= 0 ? r->retry_after : 10 + 10.0 * random() / RAND_MAX;
-		log_warn("rate limited, waiting status=%ld seconds=%.1f", r->status, d);
+		log_warn("rate limited, waiting host=%s status=%ld seconds=%.1f", p->host,
+		    r->status, d);
 		/* Rounded up: the server counts whole seconds. */
 		return pause_until(p, clock_mono() + d + 0.05);
 	case HTTP_FORBIDDEN:
 		d = backoff_next(&p->ban);
 		log_warn("FORBIDDEN by zKillboard (banned? check USER_AGENT and request rate), "
-		    "backing off status=%ld seconds=%.0f", r->status, d);
+		    "backing off host=%s status=%ld seconds=%.0f", p->host, r->status, d);
 		return pause_until(p, clock_mono() + d);
 	default:
 		d = backoff_next(&p->err);
-		log_warn("request failed, retrying status=%ld class=%s error=\"%s\" seconds=%.1f",
+		log_warn("%s %s, retrying status=%ld class=%s error=\"%s\" seconds=%.1f",
+		    r->class == HTTP_NET ? "cannot reach" : "request failed at", p->host,
 		    r->status, http_class_name(r->class), r->error ? r->error : "", d);
 		return pause_until(p, clock_mono() + d);
 	}
@@ -339,6 +373,7 @@ emit(struct puller *p, json_t *pkg, long long seq)
 		return;
 	}
 	if (dedupe_check(&p->seen, id)) {
+		p->dups++;
 		log_info("duplicate killmail dropped killmail_id=%lld sequence=%lld",
 		    (long long)id, seq);
 		return;
@@ -348,6 +383,43 @@ emit(struct puller *p, json_t *pkg, long long seq)
 	out_put(line.p, line.len);
 	out_flush();
 	p->unmarked++;
+	p->written++;
+}
+
+/* When a package was published: uploaded_at, else its killmail's time. */
+static double
+package_time(json_t *pkg)
+{
+	json_t *u = json_object_get(pkg, "uploaded_at");
+	const char *kt = json_string_value(json_object_get(
+	    json_object_get(pkg, "esi"), "killmail_time"));
+	struct tm tm = { 0 };
+
+	if (json_is_number(u))
+		return json_number_value(u);
+	if (kt && strptime(kt, "%Y-%m-%dT%H:%M:%S", &tm))
+		return (double)timegm(&tm);
+	return clock_wall();
+}
+
+/* sequence.json once, without retrying: the head grows while we walk to it,
+ * and the lag is measured against it. */
+static void
+peek_head(struct puller *p)
+{
+	char url[2048];
+	json_t *j;
+	json_int_t n;
+
+	p->head_at = clock_mono() + p->head_every;
+	snprintf(url, sizeof url, "%s/ephemeral/sequence.json", p->base);
+	if (fetch(p, url) < 0 || p->resp.class != HTTP_OK)
+		return;
+	j = json_loads(p->resp.body, 0, NULL);
+	n = json_integer_value(json_object_get(j, "sequence"));
+	json_decref(j);
+	if (n > p->head)
+		p->head = n;
 }
 
 /* again: seq was fetched once more, for a sequence_updated. */
@@ -360,6 +432,7 @@ take_package(struct puller *p, long long seq, int again)
 	if (!pkg)
 		return;		/* warned; a broken file is skipped like a missing one */
 	emit(p, pkg, seq);
+	p->uploaded = package_time(pkg);
 	upd = json_integer_value(json_object_get(pkg, "sequence_updated"));
 	/* Only the forward walk sends us back: each rewrite is announced by a
 	 * newer file, and following what a refetched file names would walk a
@@ -397,6 +470,7 @@ static int
 on_missing(struct puller *p)
 {
 	p->tries++;
+	p->at_head = p->next >= p->head;
 	if (p->next >= p->head && (p->tries >= p->missing_tries || p->once))
 		if (read_head(p) < 0)
 			return -1;
@@ -414,15 +488,24 @@ static int
 step_r2z2(struct puller *p)
 {
 	char url[2048];
-	long long seq = p->nrefetch ? p->refetch[--p->nrefetch] : p->next;
-	int again = seq != p->next;
+	long long seq;
+	int again;
 
+	if (!p->once && clock_mono() >= p->head_at)
+		peek_head(p);
+	if (p->stop)
+		return -1;
+	seq = p->nrefetch ? p->refetch[--p->nrefetch] : p->next;
+	again = seq != p->next;
 	snprintf(url, sizeof url, "%s/ephemeral/%lld.json", p->base, seq);
 	if (fetch(p, url) < 0)
 		return -1;
+	if (p->resp.class == HTTP_OK || p->resp.class == HTTP_NOTFOUND)
+		p->failing_since = 0;	/* it answers */
 	if (p->resp.class == HTTP_OK) {
 		backoff_reset(&p->err);
 		backoff_reset(&p->ban);
+		p->at_head = 0;
 		take_package(p, seq, again);
 		if (!again) {
 			p->next++;
@@ -496,15 +579,36 @@ step_redisq(struct puller *p, const char *url)
 	if (!(j = ndjson_parse(p->resp.body, p->resp.len, 0)))
 		return pause_until(p, clock_mono() + backoff_next(&p->err));
 	pkg = json_object_get(j, "package");
+	p->at_head = !json_is_object(pkg);
 	if (json_is_object(pkg)) {
 		out = normalise(pkg);
 		emit(p, out, 0);
+		p->uploaded = package_time(out);
 		json_decref(out);
 	} else if (p->once) {
 		p->stop = 1;	/* nothing waiting: --once is done */
 	}
 	json_decref(j);
 	return p->stop ? -1 : 0;
+}
+
+static void
+metrics_setup(struct puller *p)
+{
+	metrics_init();
+	metrics_counter("lines_out", NULL, &p->written, "packages written");
+	metrics_counter("duplicates", NULL, &p->dups, "killmails dropped as written already");
+	metrics_counter("requests", NULL, &p->requests, "HTTP requests to zKillboard");
+	metrics_counter("request_errors", NULL, &p->failed,
+	    "requests that failed (network, 5xx, 403)");
+	metrics_counter("rate_limited", NULL, &p->limited, "429 answers");
+	metrics_gauge("head_sequence", NULL, &p->head_g, "the head as last known");
+	metrics_gauge("next_sequence", NULL, &p->next_g, "the next number to fetch");
+	metrics_gauge("lag_sequences", NULL, &p->lag_seq, "numbers behind the head");
+	metrics_gauge("failing_since_seconds", NULL, &p->failing_since,
+	    "when its requests began to fail (unix time), 0 while they succeed");
+	metrics_gauge("lag_seconds", NULL, &p->lag_sec,
+	    "age of the last package written (0 at the head)");
 }
 
 static void
@@ -528,6 +632,8 @@ setup(struct puller *p, const struct opts *o)
 	p->resync_after = conf_long(NULL, "R2Z2_RESYNC_AFTER", 10);
 	p->once = o->once;
 	p->last_req = -1e9;
+	p->head_every = conf_num(NULL, "R2Z2_HEAD_EVERY", 60);
+	log_host(p->redisq ? p->redisq : p->base, p->host, sizeof p->host);
 	backoff_init(&p->err, conf_num(NULL, "R2Z2_BACKOFF", 1), 60);
 	backoff_init(&p->ban, conf_num(NULL, "R2Z2_BAN_WAIT", 300), 3600);
 	state_dir(dir);
@@ -575,6 +681,7 @@ main(int argc, char **argv)
 	log_init(argv[0]);
 	parse_opts(argc, argv, &o);
 	setup(&p, &o);
+	metrics_setup(&p);
 	if (p.redisq) {
 		snprintf(url, sizeof url, "%s%squeueID=%s&ttw=%ld", p.redisq,
 		    strchr(p.redisq, '?') ? "&" : "?",
@@ -588,6 +695,8 @@ main(int argc, char **argv)
 	}
 	if (p.stop || p.once)
 		log_info("stopping next=%lld", p.next);
+	tick(&p);
+	metrics_close();
 	free(p.resp.body);
 	hash_free(&p.seen.gen[0]);
 	hash_free(&p.seen.gen[1]);

@@ -35,6 +35,7 @@
 #include "match/index.h"
 #include "lib/line.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/opt.h"
 #include "lib/mem.h"
 #include "lib/out.h"
@@ -282,7 +283,7 @@ main(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'S' },	/* old spelling */
 		OPT_LONG, { 0 }
 	};
-	struct fan f = { .nshard = 1 };
+	static struct fan f = { .nshard = 1 };
 	const char *dir = NULL;
 	int c, sfd, checking = 0;
 
@@ -304,9 +305,14 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	fcntl(1, F_SETPIPE_SZ, 1 << 20);	/* pairs are big: fewer wake-ups */
 	load(&f, 1);
+	metrics_init();
+	metrics_counter("lines_in", NULL, &f.mails, "mails read");
+	metrics_counter("lines_out", NULL, &f.pairs, "pairs written (mail, stream)");
+	metrics_gauge_ul("streams", NULL, &f.nlive, "streams live in this shard");
 	line_filter(sfd, on_line, on_signals, &f);
 	log_info("done mails=%lu pairs=%lu other=%lu malformed=%lu", f.mails, f.pairs,
 	    f.other, f.malformed);
+	metrics_close();
 	drop_live(&f);
 	stream_set_free(&f.set);
 	match_mail_free(&f.m);

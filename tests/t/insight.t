@@ -103,7 +103,9 @@ p=$(pid_of filter1)
 kill -9 "$p"
 wait_until 20 restarted filter1 "$p"
 insight status >"$T/status" 2>&1
-is $? 0 "status: exit 0"
+is $? 1 "status: exit 1, degraded: a warning of the last minutes (the dead webhook)"
+grep -q '^health: degraded: .*post-discord warned [0-9]*s ago: ' "$T/status"
+ok $? "status: the reason ($(grep '^health' "$T/status"))"
 is "$(awk 'NR > 1 && NF >= 5 && !/^FIFO/ { print $1 }' "$T/status" | head -9 | tr '\n' ' ')" \
 	"fifo-holder redisq-pull esi-resolve stream-fanout filter1 filter2 post-discord post-slack sink " \
 	"status: every service, in pipeline order"

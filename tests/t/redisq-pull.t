@@ -129,7 +129,7 @@ start_fake z11 zkb --data "$T/fx" --seq-start 1000 --faults '[{"match":"/ephemer
 R2Z2_URL=$z11_url STATE_DIR=$T/s11
 redisq-pull --once --from 1000 >"$T/o11" 2>"$T/e11"
 is "$(ids "$T/o11")" "$want_ids" "5xx: retried until it answers"
-is "$(grep -c 'warning: request failed, retrying status=503' "$T/e11")" 3 "5xx: one warning per failure"
+is "$(grep -Ec 'warning: request failed at 127.0.0.1:[0-9]*, retrying status=503' "$T/e11")" 3 "5xx: one warning per failure"
 
 # 12. EPIPE and a full disk: one fatal line, exit 111
 R2Z2_URL=$z1_url STATE_DIR=$T/s12
