@@ -175,7 +175,11 @@ kill9 stream-fanout
 is "$(bytes filter1)" "$held" "stream-fanout killed: the bytes are still there"
 wait_until 20 opened stream-fanout 1 filter1
 kill9 fifo-holder
-is "$(bytes filter1)" "$held" "fifo-holder killed too: still there (the restarted writer holds it)"
+# Since the commit marks, killing stream-fanout restarts redisq-pull from
+# the committed position, so the FIFO's bytes change under this check; on
+# loaded machines it has read 0 here.  What the user is promised (nothing
+# lost, nothing doubled) is asserted below; the byte count is reported.
+diag "fifo-holder killed too: filter1's FIFO holds $(bytes filter1) bytes (had $held)"
 s6-svc -u "$RUN/sv/filter1"
 measure "stream-fanout+holder" "reader down, data in its FIFO"
 is "$LOST $DOUBLED" "0 0" "nothing lost, nothing doubled"
