@@ -85,6 +85,17 @@ start_redis() {
 
 # real_data: the directory of ../shared/data (REAL_DATA= elsewhere), or
 # skip the whole script
+# The manual pages of the tree (not its builds or debian/) that are not
+# in MANDIR/manN/ as NAME.N+SUFFIX: an install check, e.g.
+# missing_manpages "$D/usr/share/man" "" (or ".gz" for dpkg's)
+missing_manpages() {
+	for _m in $(cd "$ROOT" && find . -path ./.git -prune -o -path './build*' -prune -o \
+		-path ./debian -prune -o -name '*.[1-8]' -type f -print); do
+		_f=${_m##*/}
+		[ -f "$1/man${_f##*.}/$_f$2" ] || printf ' %s' "$_f"
+	done
+}
+
 real_data() {
 	REAL_DATA=$(cd "${REAL_DATA:-$ROOT/../shared/data}" 2>/dev/null && pwd) ||
 		skip_all "no ../shared/data beside the repository"

@@ -51,12 +51,7 @@ for t in redisq-pull esi-resolve stream-fanout filter1 filter2 post-discord post
 	[ -x /usr/bin/$t ] || missing="$missing $t"
 done
 is "$missing" "" "every tool and insight in /usr/bin"
-missing=
-for m in $(cd "$ROOT" && find . -path ./.git -prune -o -path './build*' -prune -o \
-	-path ./debian -prune -o -name '*.[1-8]' -type f -print); do
-	f=${m##*/}
-	[ -f "/usr/share/man/man${f##*.}/$f.gz" ] || missing="$missing $f"
-done
+missing=$(missing_manpages /usr/share/man ".gz")
 is "$missing" "" "every manual page of the tree, in its section"
 v=$(dpkg-query -W -f='${Version}' $pkg)
 is "$(/usr/bin/insight -V) $(/usr/bin/filter1 -V)" "insight $v filter1 $v" "insight -V and the tools' -V: the package's version ($v)"

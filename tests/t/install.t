@@ -13,12 +13,7 @@ inst() { make -s -C "$ROOT" install-share DESTDIR="$D" PREFIX=/usr SYSCONFDIR=/e
 inst
 is $? 0 "make install-share DESTDIR=... PREFIX=/usr SYSCONFDIR=/etc"
 
-missing=
-for m in $(cd "$ROOT" && find . -path ./.git -prune -o -path './build*' -prune -o \
-	-path ./debian -prune -o -name '*.[1-8]' -type f -print); do
-	f=${m##*/}
-	[ -f "$D/usr/share/man/man${f##*.}/$f" ] || missing="$missing $f"
-done
+missing=$(missing_manpages "$D/usr/share/man" "")
 is "$missing" "" "every manual page of the tree, in its section"
 n=$(ls "$D"/usr/share/man/man*/* | wc -l)
 ok "$([ "$n" -ge 8 ]; echo $?)" "at least the eight of section 1 ($n)"

@@ -17,7 +17,7 @@ export R2Z2_URL=$z2_url R2Z2_RATE=1 R2Z2_BACKOFF=0.2
 export METRICS_INTERVAL=0.5 INSIGHT_SUMMARY_INTERVAL=1 INSIGHT_DRAIN=20
 pipeline_setup
 mkdir -p "$STATE_DIR"
-echo 90000001 >"$STATE_DIR/redisq-pull.cursor"
+(umask 077; echo 90000001 >"$STATE_DIR/redisq-pull.cursor")	# as the puller writes it: 0600
 M=$STATE_DIR/metrics
 running() { s6-svscanctl -z "$RUN/scan" 2>/dev/null; }
 js() { insight status --json 2>/dev/null; }
@@ -82,7 +82,7 @@ wait_until 30 unhealthy 1 "^health: degraded: .*cannot reach 127.0.0.1:$z2_port 
 ok $? "zKillboard stopped: status exits 1 and says so ($(grep '^health' "$T/st3"))"
 grep -q "redisq-pull: warning: cannot reach 127.0.0.1:$z2_port, retrying" "$RUN/log/redisq-pull/current"
 ok $? "redisq-pull's warning names the host"
-wait_until 20 grep -q "insight: warning: cannot reach 127.0.0.1:$z2_port for [0-9]* \(s\|min\): " "$T/fg.err"
+wait_until 20 grep -q "insight: warning: cannot reach 127.0.0.1:$z2_port for [0-9]*\(s\| min\): " "$T/fg.err"
 ok $? "up (foreground) says it cannot reach zKillboard ($(grep 'warning: cannot reach' "$T/fg.err" | tail -1))"
 kill -TERM "$fg"
 wait "$fg"
@@ -97,8 +97,11 @@ rm -rf "$STATE_DIR/slack"
 echo 'not a directory' >"$STATE_DIR/slack"
 R2Z2_URL=$z3_url insight up -d 2>/dev/null
 ok $? "up -d"
-wait_until 30 unhealthy 2 '^health: down: .*post-slack is crash-looping: [0-9]* exits in the last minute, the last: exitcode 111'
+wait_until 30 unhealthy 2 '^health: down: .*post-slack is crash-looping: [0-9]* failed exits in the last minute, the last: exitcode 111'
 ok $? "status exits 2 and names the crash loop ($(grep '^health' "$T/st3"))"
+# each of post-slack's ends restarts redisq-pull (exit 0): not a crash
+grep -q 'redisq-pull is crash-looping' "$T/st3"
+ok $((! $?)) "redisq-pull, restarted cleanly, is not called crash-looping"
 insight status --json >"$T/st4.json" 2>/dev/null
 is "$? $(jq -r '.stages[] | select(.name == "post-slack") | .crash_looping' "$T/st4.json")" "2 true" \
 	"--json: exit 2, post-slack crash_looping"
