@@ -110,8 +110,10 @@ is "$(awk 'NR > 1 && NF >= 5 && !/^FIFO/ { print $1 }' "$T/status" | head -9 | t
 	"fifo-holder redisq-pull esi-resolve stream-fanout filter1 filter2 post-discord post-slack sink " \
 	"status: every service, in pipeline order"
 is "$(awk '$1 == "fifo-holder" { print $2 }' "$T/status")" ready "status: fifo-holder ready (readiness notification)"
-is "$(awk '$1 == "esi-resolve" && NF >= 5 { print $2 }' "$T/status")" up "status: esi-resolve up"
-is "$(awk '$1 == "filter1" && NF >= 5 { print $5, $6, $7 }' "$T/status")" "1 signal SIGKILL" \
+# the first table (services), up to its blank line: the stage table below
+# names the same stages
+is "$(awk 'NF == 0 { exit } $1 == "esi-resolve" && NF >= 5 { print $2 }' "$T/status")" up "status: esi-resolve up"
+is "$(awk 'NF == 0 { exit } $1 == "filter1" && NF >= 5 { print $5, $6, $7 }' "$T/status")" "1 signal SIGKILL" \
 	"status: filter1 restarted once, by SIGKILL"
 is "$(awk '/^FIFO/ { f = 1; next } f && NF == 2 { print $1 }' "$T/status" | tr '\n' ' ')" \
 	"esi-resolve stream-fanout filter1 filter2 post-discord post-slack sink " "status: the backlog of every FIFO"
