@@ -8,7 +8,8 @@
  * The compiled condition keeps names lowercased; the spelling and the JSON
  * path come from the first string of the file's condition or mention rules
  * that equals the name, ignoring ASCII case, so a warning quotes what the
- * author wrote and says where. */
+ * author wrote and says where.  A disabled stream posts nothing: its
+ * targets are left out. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +105,7 @@ one(const struct stream *s, const char *file)
 	match_names(s->match, on_name, &w);
 	for (size_t i = 0; i < s->nmentions; i++)
 		match_names(s->mentions[i].when, on_name, &w);
-	for (size_t i = 0; i < s->ntargets; i++) {
+	for (size_t i = 0; s->enabled && i < s->ntargets; i++) {
 		const struct stream_target *t = &s->targets[i];
 		const char *platform = t->kind == STREAM_DISCORD ? "discord" : "slack";
 		char path[64];
