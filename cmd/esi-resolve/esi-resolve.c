@@ -573,6 +573,7 @@ main(int argc, char **argv)
 	g.max_mails = conf_long(maxm, "ESI_MAX_MAILS", 128);
 	L.drain = duration(drain, "ESI_DRAIN", "5s");
 	if (names) {
+		log_verbose(-1);	/* a check's output is its warnings */
 		setup(url, redis, conf_long(conc, "ESI_CONCURRENCY", 16));
 		c = names_check(g.esi, g.http, duration(NULL, "ESI_NAMES_WAIT", "60s"));
 		cache_flush(g.cache);	/* what was learnt, for the next check */

@@ -405,7 +405,8 @@ report(int failed)
 		if (n->state == MISSING)
 			missing++, say(&v, &nv, n);
 	}
-	qsort(v, nv, sizeof *v, said_cmp);
+	if (nv)
+		qsort(v, nv, sizeof *v, said_cmp);
 	for (size_t i = 0; i < nv; i++) {
 		puts(v[i].text);
 		free(v[i].text);

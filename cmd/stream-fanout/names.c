@@ -22,17 +22,26 @@
 #include "match/stream.h"
 #include "names.h"
 
+/* One line to write, at the place of its name in the file. */
+struct out {
+	long at;
+	json_t *line;
+};
+
 struct seen {
 	const struct stream *s;
 	const char *file;
 	char **keys;		/* "kind\tname" already written */
 	size_t n;
+	struct out *out;
+	size_t nout;
 };
 
 /* Where name is written under j (path so far in path, of room size):
- * 1 and path and *spelling set, or 0. */
+ * 1 and path and *spelling set, or 0.  *at counts the strings before it. */
 static int
-find(const json_t *j, const char *name, char *path, size_t room, const char **spelling)
+find(const json_t *j, const char *name, char *path, size_t room,
+    const char **spelling, long *at)
 {
 	size_t len = strlen(path), i;
 	const char *k;
@@ -42,10 +51,11 @@ find(const json_t *j, const char *name, char *path, size_t room, const char **sp
 		*spelling = json_string_value(j);
 		return 1;
 	}
+	*at += json_is_string(j);
 	if (json_is_array(j))
 		json_array_foreach(j, i, v) {
 			snprintf(path + len, room - len, "[%zu]", i);
-			if (find(v, name, path, room, spelling))
+			if (find(v, name, path, room, spelling, at))
 				return 1;
 		}
 	if (json_is_object(j))
@@ -56,11 +66,19 @@ find(const json_t *j, const char *name, char *path, size_t room, const char **sp
 			if (*k == '_' || !strcmp(k, "jq") || !strcmp(k, "labels"))
 				continue;
 			snprintf(path + len, room - len, plain ? ".%s" : "[\"%s\"]", k);
-			if (find(v, name, path, room, spelling))
+			if (find(v, name, path, room, spelling, at))
 				return 1;
 		}
 	path[len] = 0;
 	return 0;
+}
+
+static int
+out_cmp(const void *a, const void *b)
+{
+	const struct out *x = a, *y = b;
+
+	return (x->at > y->at) - (x->at < y->at);
 }
 
 static void
@@ -79,7 +97,8 @@ on_name(void *arg, const char *kind, const char *name)
 	struct seen *w = arg;
 	const char *spelling = name;
 	char key[512], path[1024] = "$.match";
-	json_t *j = w->s->json, *m;
+	json_t *j = w->s->json;
+	long at = 0;
 
 	snprintf(key, sizeof key, "%s\t%s", kind, name);
 	for (size_t i = 0; i < w->n; i++)
@@ -87,24 +106,30 @@ on_name(void *arg, const char *kind, const char *name)
 			return;
 	w->keys = mem_realloc(w->keys, (w->n + 1) * sizeof *w->keys);
 	w->keys[w->n++] = mem_strdup(key);
-	if (!find(json_object_get(j, "match"), name, path, sizeof path, &spelling)) {
+	if (!find(json_object_get(j, "match"), name, path, sizeof path, &spelling, &at)) {
 		strcpy(path, "$.mentions");
-		if (!find(json_object_get(j, "mentions"), name, path, sizeof path, &spelling))
+		if (!find(json_object_get(j, "mentions"), name, path, sizeof path,
+		    &spelling, &at))
 			strcpy(path, "$");
 	}
-	m = json_pack("{s:s, s:s, s:s, s:s}", "file", w->file, "path", path,
-	    "kind", kind, "name", spelling);
-	put(m);
+	w->out = mem_realloc(w->out, (w->nout + 1) * sizeof *w->out);
+	w->out[w->nout++] = (struct out){ at, json_pack("{s:s, s:s, s:s, s:s}",
+	    "file", w->file, "path", path, "kind", kind, "name", spelling) };
 }
 
 static void
 one(const struct stream *s, const char *file)
 {
-	struct seen w = { s, file, NULL, 0 };
+	struct seen w = { s, file, NULL, 0, NULL, 0 };
 
 	match_names(s->match, on_name, &w);
 	for (size_t i = 0; i < s->nmentions; i++)
 		match_names(s->mentions[i].when, on_name, &w);
+	if (w.nout)
+		qsort(w.out, w.nout, sizeof *w.out, out_cmp);	/* as written */
+	for (size_t i = 0; i < w.nout; i++)
+		put(w.out[i].line);
+	free(w.out);
 	for (size_t i = 0; s->enabled && i < s->ntargets; i++) {
 		const struct stream_target *t = &s->targets[i];
 		const char *platform = t->kind == STREAM_DISCORD ? "discord" : "slack";
