@@ -371,17 +371,18 @@ say(struct said **v, size_t *nv, const struct name *n)
 	for (size_t w = 0; w < json_array_size(n->where); w++) {
 		json_t *at = json_array_get(n->where, w);
 		struct said *x;
+		char text[8192];
 
 		*v = mem_realloc(*v, (*nv + 1) * sizeof **v);
 		x = &(*v)[(*nv)++];
 		x->line = (unsigned long)json_integer_value(json_array_get(at, 2));
-		if (asprintf(&x->text, "%s: %s: no %s named \"%s\"%s%s%s",
+		snprintf(text, sizeof text, "%s: %s: no %s named \"%s\"%s%s%s",
 		    json_string_value(json_array_get(at, 0)),
 		    json_string_value(json_array_get(at, 1)), n->k->what, n->name,
 		    n->hint ? " (did you mean \"" : n->k->list < 0 ?
 		    " (ESI resolves exact names only)" : "", n->hint ? n->hint : "",
-		    n->hint ? "\"?)" : "") < 0)
-			log_fatal(EXIT_TEMP, "out of memory");
+		    n->hint ? "\"?)" : "");
+		x->text = mem_strdup(text);
 	}
 }
 
