@@ -57,6 +57,14 @@ int match_duration(const json_t *j, double *secs);
  * the "did you mean" of error messages. */
 const char *match_nearest(const char *word, const char *const *valid);
 
+/* Every name c compares (entity lists, places, `near` references), with
+ * repeats, in no particular order: fn(arg, kind, name), kind the key that
+ * holds it ("alliance", "ship_group", "system", ...; a `near` reference is
+ * a "system"), name lowercased as it is compared (entity lists) or as
+ * written (`near`).  For checks that ask ESI whether the names exist. */
+typedef void match_name_fn(void *arg, const char *kind, const char *name);
+void match_names(const struct match_cond *c, match_name_fn *fn, void *arg);
+
 /* ------------------------------------------------------------------ mail */
 
 /* The entity fields of a party, in this order everywhere. */

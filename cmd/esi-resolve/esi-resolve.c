@@ -39,12 +39,14 @@
 #include "mailbuild.h"
 #include "json/mark.h"
 #include "json/ndjson.h"
+#include "names.h"
 #include "pending.h"
 #include "lib/sig.h"
 
 static const char usage_text[] =
     "usage: esi-resolve [-hVvqOT] [-c N] [-m N] [-s DIR] [-u URL] [-r URL]\n"
     "                   [--drain DURATION] < packages > mails\n"
+    "       esi-resolve [-u URL] [-r URL] --names < names > warnings\n"
     "\n"
     "Names every id of each killmail from ESI and writes one mail per killmail.\n"
     "  -O, --ordered        write mails in input order (ESI_ORDERED)\n"
@@ -55,6 +57,8 @@ static const char usage_text[] =
     "  -u, --esi-url URL    ESI (ESI_URL, https://esi.evetech.net)\n"
     "  -r, --redis-url URL  shared cache (REDIS_URL; unset: in-process only)\n"
     "      --drain DURATION time to finish at SIGTERM (ESI_DRAIN, 5s)\n"
+    "      --names          check that the names of stream-fanout --names exist;\n"
+    "                       wait for ESI at most ESI_NAMES_WAIT (60s)\n"
     "  -h, --help           this help, on stdout\n"
     "  -V, --version        the version\n"
     "  -v, --verbose        log more (debug lines); -q, --quiet: log less\n";
@@ -541,11 +545,12 @@ main(int argc, char **argv)
 		{ "concurrency", 1, NULL, 'c' }, { "max-mails", 1, NULL, 'm' },
 		{ "drain", 1, NULL, 'd' }, { "esi-url", 1, NULL, 'u' },
 		{ "redis-url", 1, NULL, 'r' }, { "state-dir", 1, NULL, 's' },
+		{ "names", 0, NULL, 'N' },
 		OPT_LONG, { 0 } };
 	const char *conc = NULL, *maxm = NULL, *drain = NULL, *url = NULL,
 	      *redis = NULL, *dir = NULL;
 	static struct loop L;
-	int c;
+	int c, names = 0;
 
 	log_init(argv[0]);
 	g.tickers = conf_long(NULL, "ESI_TICKERS", 1) != 0;
@@ -560,12 +565,20 @@ main(int argc, char **argv)
 		case 'u': url = optarg; break;
 		case 'r': redis = optarg; break;
 		case 's': dir = optarg; break;
+		case 'N': names = 1; break;
 		default: opt_common(c, usage_text);
 		}
 	if (optind != argc)
 		opt_usage(usage_text);
 	g.max_mails = conf_long(maxm, "ESI_MAX_MAILS", 128);
 	L.drain = duration(drain, "ESI_DRAIN", "5s");
+	if (names) {
+		log_verbose(-1);	/* a check's output is its warnings */
+		setup(url, redis, conf_long(conc, "ESI_CONCURRENCY", 16));
+		c = names_check(g.esi, g.http, duration(NULL, "ESI_NAMES_WAIT", "60s"));
+		cache_flush(g.cache);	/* what was learnt, for the next check */
+		return c;
+	}
 	L.sigfd = sig_init(0);
 	pending_init(&g.pend, conf_str(dir, "STATE_DIR", "var"), "esi-resolve.pending");
 	setup(url, redis, conf_long(conc, "ESI_CONCURRENCY", 16));

@@ -16,7 +16,9 @@
  *
  * --check [FILE|DIR...] validates (default STREAMS_DIR), prints each error
  * as "PATH: JSONPATH: message" on stdout and exits 100 if there was one,
- * else 0.
+ * else 0.  --names [FILE|DIR...] writes the names the streams compare and
+ * their "$NAME" targets, one JSON line each (names.h), for a check that
+ * asks ESI (esi-resolve --names); this tool itself stays off the network.
  *
  * Exit: 0 at end of input or on SIGTERM/SIGINT (after the lines already
  * read); 100 usage or unreadable STREAMS_DIR; 111 output or system error. */
@@ -43,10 +45,12 @@
 #include "json/scan.h"
 #include "lib/sig.h"
 #include "match/stream.h"
+#include "names.h"
 
 static const char usage_text[] =
     "usage: stream-fanout [-hVvq] [-S DIR] [--shard K/N] [--no-index] < mails > pairs\n"
     "       stream-fanout [-S DIR] --check [FILE|DIR...]\n"
+    "       stream-fanout [-S DIR] --names [FILE|DIR...]\n"
     "\n"
     "Pairs each mail with every stream that could match it.\n"
     "  -S, --streams-dir DIR  the stream files (STREAMS_DIR, streams.d);\n"
@@ -55,6 +59,8 @@ static const char usage_text[] =
     "      --no-index         pair every enabled stream (no index)\n"
     "      --check            check the files or directories given (else DIR),\n"
     "                         print every error, exit 100 if there is one\n"
+    "      --names            print the names and \"$NAME\" targets of those\n"
+    "                         streams, one JSON line each\n"
     "  -h, --help             this help, on stdout\n"
     "  -V, --version          the version\n"
     "  -v, --verbose          log more (debug lines); -q, --quiet: log less\n";
@@ -277,6 +283,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "check", no_argument, NULL, 'c' },
+		{ "names", no_argument, NULL, 'N' },
 		{ "shard", required_argument, NULL, 's' },
 		{ "no-index", no_argument, NULL, 'n' },
 		{ "streams-dir", required_argument, NULL, 'S' },
@@ -291,12 +298,15 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "S:d:" OPT_SHORT, opts, NULL)) != -1)
 		switch (c) {
 		case 'c': checking = 1; break;
+		case 'N': checking = 2; break;
 		case 's': parse_shard(&f, optarg); break;
 		case 'n': f.noindex = 1; break;
 		case 'S': case 'd': dir = optarg; break;	/* -d: old spelling */
 		default: opt_common(c, usage_text);
 		}
 	f.dir = conf_str(dir, "STREAMS_DIR", "streams.d");
+	if (checking == 2)
+		return names_list(argc - optind, argv + optind, f.dir);
 	if (checking)
 		return check(argc - optind, argv + optind, f.dir);
 	if (optind != argc)

@@ -309,6 +309,8 @@ class EsiRole(Role):
             return self.owner(req, parts[0], parts[1], now)
         if len(parts) == 3 and parts[0] == "universe":
             return self.universe(req, parts[1], parts[2], now)
+        if len(parts) == 2 and parts[0] == "universe":
+            return self.universe_list(req, parts[1], now)
         return json_reply(404, {"error": "Not found"})
 
     # ------------------------------------------------------------ caching
@@ -472,6 +474,30 @@ class EsiRole(Role):
             return json_reply(404, {"error": "%s not found" % kind[:-1].capitalize()
                                     if kind != "categories" else "Category not found"})
         return self.cached(req, body, self.static_ttl, now)
+
+    # ESI lists every id of a kind; types and groups in pages of 1000 with
+    # X-Pages, a page past the last is 404.
+    PAGED = ("types", "groups")
+
+    def universe_list(self, req, kind, now):
+        tables = {"systems": self.systems, "constellations": self.consts,
+                  "regions": self.regions, "categories": self.categories,
+                  "types": self.types, "groups": self.groups}
+        if kind not in tables:
+            return json_reply(404, {"error": "Not found"})
+        ids = sorted(tables[kind])
+        if kind not in self.PAGED:
+            return self.cached(req, ids, self.static_ttl, now)
+        try:
+            page = int(req.query.get("page", "1"))
+        except ValueError:
+            return json_reply(400, {"error": "Invalid page"})
+        pages = max(1, math.ceil(len(ids) / 1000))
+        if page < 1 or page > pages:
+            return json_reply(404, {"error": "Requested page does not exist!"})
+        r = self.cached(req, ids[(page - 1) * 1000:page * 1000], self.static_ttl, now)
+        r.headers["X-Pages"] = str(pages)
+        return r
 
     def system_body(self, i):
         s = self.systems[i]
