@@ -67,4 +67,50 @@ is "$(pid_of post-discord) $(pid_of post-slack)" "$pd $ps" "no poster restarted"
 grep -q restarted "$T/reload.err"
 ok $((! $?)) "and none said to be"
 
+# --- splice: a command that exits at once is refused, nothing changes
+epoch=$(cat "$STATE_DIR/pipeline.epoch")
+p1=$(pid_of filter1) pr=$(pid_of redisq-pull)
+insight splice broken --after filter1 -- jq --unbuffered -c 'select(.mark or' 2>"$T/splice.err"
+is $? 100 "splice of a jq with a syntax error: exit 100"
+grep -q 'splice: broken said: jq: error: syntax error' "$T/splice.err"
+ok $? "it shows jq's error ($(grep -m1 'said' "$T/splice.err"))"
+grep -q 'exited at once (exit 3); nothing spliced' "$T/splice.err"
+ok $? "and says it exited at once, nothing spliced ($(tail -n 1 "$T/splice.err"))"
+is "$(cat "$RUN/sv/filter1/env/OUT")" filter2 "filter1 still writes to filter2"
+ok "$([ ! -e "$RUN/sv/broken" ] && [ ! -e "$RUN/scan/broken" ] && [ ! -e "$RUN/fifo/broken" ]; echo $?)" \
+	"no service, link or FIFO left of it"
+is "$(pid_of filter1) $(pid_of redisq-pull)" "$p1 $pr" "filter1 and redisq-pull were not restarted"
+is "$(cat "$STATE_DIR/pipeline.epoch")" "$epoch" "the epoch did not move"
+insight splice quick --after filter1 -- true 2>"$T/splice.err"
+is $? 100 "splice of a command that ends at once with exit 0: refused too"
+batch 3
+flowed 60
+ok $? "posts flow as before"
+
+# --- splice: a command that runs is spliced and carries the lines
+insight splice pass --after filter2 -- jq --unbuffered -c . 2>"$T/splice.err"
+is $? 0 "splice of jq -c .: exit 0"
+is "$(cat "$RUN/sv/filter2/env/OUT")" pass "filter2 writes to it"
+grep -q warning "$T/splice.err"
+ok $((! $?)) "no warning: it passes the marks ($(cat "$T/splice.err"))"
+batch 3
+flowed 60
+ok $? "posts flow through it"
+insight unsplice pass 2>/dev/null
+is $? 0 "unsplice it"
+
+# --- unsplice of a stage that keeps exiting does not wait for it to drain
+insight splice onetime --after filter1 -- sh -c 'read -r l; exit 3' 2>/dev/null
+is $? 0 "a stage that exits after its first line is spliced (it runs until then)"
+batch 3
+wait_until 30 sh -c '[ "$(s6-svdt "$1" | wc -l)" -ge 2 ]' sh "$RUN/sv/onetime"
+ok $? "it exits as lines come"
+insight unsplice onetime 2>"$T/unsplice.err"
+is $? 0 "unsplice it: exit 0"
+grep -q 'onetime is not running steadily ([0-9]* exits): not waiting' "$T/unsplice.err"
+ok $? "it says it does not wait for it ($(grep steadily "$T/unsplice.err"))"
+is "$(cat "$RUN/sv/filter1/env/OUT")" filter2 "filter1 writes to filter2 again"
+flowed 60
+ok $? "every post of those mails arrived"
+
 done_testing
