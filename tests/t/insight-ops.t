@@ -113,4 +113,35 @@ is "$(cat "$RUN/sv/filter1/env/OUT")" filter2 "filter1 writes to filter2 again"
 flowed 60
 ok $? "every post of those mails arrived"
 
+# --- try: ESI cannot be reached; nothing matched; --render
+head -n 5 "$FX/killmails.ndjson" >"$T/kills"
+jq -r '"\(.killmail_id) \(.killmail_hash)"' "$T/kills" >"$T/ids"
+ESI_URL=http://127.0.0.1:1 insight try "$STREAMS_DIR/all.json" "$T/ids" >"$T/try.out" 2>"$T/try.err"
+is $? 111 "try with ESI unreachable: exit 111"
+grep -q '^insight: fatal: try: ESI cannot be reached (http://127.0.0.1:1; ' "$T/try.err"
+ok $? "it says so ($(tail -n 1 "$T/try.err"))"
+grep -q '^esi-resolve: fatal: ESI failing for [0-9]*s, giving up' "$T/try.err"
+ok $? "esi-resolve gave up ($(grep 'giving up' "$T/try.err"))"
+is "$(wc -c <"$T/try.out")" 0 "nothing printed as a match"
+echo '{"match": {"value": {"min": 1e15}}, "targets": [{"stdout": true}]}' >"$T/never.json"
+insight try "$T/never.json" "$T/kills" >"$T/try.out" 2>"$T/try.err"
+is $? 0 "try, nothing matches: exit 0"
+grep -q '^insight: info: try: nothing matched: 5 killmails read, 5 resolved' "$T/try.err"
+ok $? "it says nothing matched ($(grep 'try:' "$T/try.err"))"
+is "$(wc -c <"$T/try.out")" 0 "and prints no match"
+nd=$(curl -s "$d_url/_stats" | jq .requests) ns=$(curl -s "$s_url/_stats" | jq .requests)
+insight try --render "$STREAMS_DIR" "$T/kills" >"$T/render" 2>"$T/render.err"
+is $? 0 "try --render of the streams: exit 0"
+is "$(grep -c '^all -> discord \$HOOK_ALL (killmail [0-9]*):$' "$T/render")" 5 "a Discord post of all.json for each killmail"
+grep -v ' -> ' "$T/render" | jq -s -c '[.[] | select(.embeds) | .embeds[0].url | capture("kill/(?<k>[0-9]+)/").k | tonumber] | unique' >"$T/urls" 2>&1
+is "$(cat "$T/urls")" "$(jq -s -c '[.[].killmail_id] | unique' "$T/kills")" \
+	"each is the Discord body: an embed linking to its killmail"
+n=$(awk '/^highsec-slack -> slack \$SLACK_HS /' "$T/render" | wc -l)
+is "$(grep -v ' -> ' "$T/render" | jq -s '[.[] | select(.text and (.embeds | not))] | length')" "$n" \
+	"the Slack posts are Slack bodies ($n)"
+want=$(jq -s '[.[] | select((.zkb.totalValue // 0) >= 1e9)] | length' "$T/kills")
+is "$(grep -c '^big -> stdout: .* | https://zkillboard.com/kill/[0-9]*/$' "$T/render")" "$want" \
+	"a {\"stdout\": true} target keeps its line ($want)"
+is "$(curl -s "$d_url/_stats" | jq .requests) $(curl -s "$s_url/_stats" | jq .requests)" "$nd $ns" "try --render posted nothing"
+
 done_testing
