@@ -144,4 +144,41 @@ is "$(grep -c '^big -> stdout: .* | https://zkillboard.com/kill/[0-9]*/$' "$T/re
 	"a {\"stdout\": true} target keeps its line ($want)"
 is "$(curl -s "$d_url/_stats" | jq .requests) $(curl -s "$s_url/_stats" | jq .requests)" "$nd $ns" "try --render posted nothing"
 
+# --- test-post: a sample post to each webhook of a stream
+dposts() { curl -s "$d_url/_posts" | jq -s --arg w "$1" '[.[] | select(.webhook == $w)] | length'; }
+n1=$(dposts 1001)
+deadn="$(ls "$STATE_DIR"/discord/dead | wc -l) $(cat "$STATE_DIR"/discord/dead-hooks 2>/dev/null | wc -l)"
+insight test-post all 2>"$T/tp.err"
+is $? 0 "test-post all: exit 0"
+grep -q '^insight: info: test-post: all -> discord \$HOOK_ALL: posted (HTTP 2[0-9][0-9], after 1 try)$' "$T/tp.err"
+ok $? "it says the post was delivered ($(cat "$T/tp.err"))"
+is "$(dposts 1001)" "$((n1 + 1))" "webhook 1001 received one more post"
+curl -s "$d_url/_posts" | jq -s -e --arg w 1001 '[.[] | select(.webhook == $w)] | last | .body
+	| (.content | test("^Test post from insight for the stream all: not a real kill[.]$"))
+	  and (.embeds[0].title | test("Capsule destroyed in Jita"))' >/dev/null
+ok $? "the post says it is a test, rendered as the stream's posts are"
+ok "$(grep -q tok-all "$T/tp.err"; echo $((! $?)))" "no webhook token printed"
+insight test-post secret 2>"$T/tp.err"
+is $? 0 "test-post of a stream whose webhook came from reload's environment: exit 0 ($(cat "$T/tp.err"))"
+ns=$(curl -s "$s_url/_posts" | jq -s length)
+insight test-post highsec-slack 2>"$T/tp.err"
+is $? 0 "test-post to Slack: exit 0"
+curl -s "$s_url/_posts" | jq -s -e --argjson n "$ns" '.[$n:] | length == 1 and (.[0].body | tostring | test("Test post from insight"))' >/dev/null
+ok $? "Slack received the test post, which says it is one"
+fake_ctl "$d_url" '{"dead": ["1003"]}'
+echo '{"targets": [{"discord": "$HOOK_NOISE"}, {"discord": "$HOOK_NOWHERE"}, {"stdout": true}]}' >"$STREAMS_DIR/gone.json"
+insight test-post gone 2>"$T/tp.err"
+is $? 100 "test-post to a webhook that is gone and a variable set nowhere: exit 100"
+grep -q 'test-post: gone -> discord \$HOOK_NOISE: dead (HTTP 404' "$T/tp.err"
+ok $? "it says the webhook is gone ($(grep NOISE "$T/tp.err" | tail -n 1))"
+grep -q 'test-post: gone -> discord \$HOOK_NOWHERE: HOOK_NOWHERE is not set for post-discord' "$T/tp.err"
+ok $? "it says the variable is not set ($(grep NOWHERE "$T/tp.err"))"
+echo '{"targets": [{"stdout": true}]}' >"$T/term.json"
+insight test-post "$T/term.json" 2>"$T/tp.err"
+is $? 100 "test-post of a stream without a webhook: exit 100 ($(cat "$T/tp.err"))"
+insight test-post nosuch 2>/dev/null
+is $? 100 "test-post of no such stream: exit 100"
+is "$(ls "$STATE_DIR"/discord/dead | wc -l) $(cat "$STATE_DIR"/discord/dead-hooks 2>/dev/null | wc -l)" "$deadn" \
+	"the pipeline's dead letters and dead webhooks are untouched"
+
 done_testing
