@@ -181,4 +181,19 @@ is $? 100 "test-post of no such stream: exit 100"
 is "$(ls "$STATE_DIR"/discord/dead | wc -l) $(cat "$STATE_DIR"/discord/dead-hooks 2>/dev/null | wc -l)" "$deadn" \
 	"the pipeline's dead letters and dead webhooks are untouched"
 
+# --- the posters' --dry-run: rendered, not sent, no token shown
+mkdir "$T/dry"
+nd=$(curl -s "$d_url/_stats" | jq .requests)
+jq -c --arg u "$d_url/api/webhooks/1001/tok-all" '{stream: {id: "dry", targets: [{discord: $u}, {stdout: true}]},
+	mail: {killmail_id: 42, time: "2026-01-01T00:00:00Z", victim: {ship: {id: 587, name: "Rifter"}}}}' -n |
+	post-discord -n -s "$T/dry" >"$T/dry.out" 2>"$T/dry.err"
+is $? 0 "post-discord --dry-run: exit 0"
+is "$(jq -r 'select(.render) | .render | "\(.target) \(.stream) \(.killmail_id) \(.webhook) \(.body.embeds[0].title)"' "$T/dry.out")" \
+	"discord dry 42 discord:…/1001 Rifter destroyed in #0" "one render line: the webhook as the logs name it, the body"
+is "$(jq -c 'select(.stream) | .stream.id' "$T/dry.out")" '"dry"' "the pair passes on for its stdout target"
+ok "$(grep '"render"' "$T/dry.out" | cat - "$T/dry.err" | grep -q tok-all; echo $((! $?)))" \
+	"no token in the render line or the log (the pair passes on unchanged, for later stages)"
+is "$(curl -s "$d_url/_stats" | jq .requests)" "$nd" "nothing sent"
+is "$(find "$T/dry" -type f -path '*spool*' | wc -l)" 0 "nothing spooled"
+
 done_testing
