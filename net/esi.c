@@ -339,6 +339,12 @@ esi_pending(const struct esi *e)
 	return e->pending;
 }
 
+double
+esi_failing_for(const struct esi *e, double now)
+{
+	return e->failing ? now - e->fail_since : 0;
+}
+
 void
 esi_stats(const struct esi *e, struct esi_stats *s)
 {

@@ -110,6 +110,9 @@ void esi_run(struct esi *e);
 int esi_timeout(struct esi *e, int max_ms);
 /* Questions not yet answered (waiting, in flight, or backing off). */
 int esi_pending(const struct esi *e);
+/* Seconds ESI has been failing (network errors, 5xx, time-outs: the
+ * failures retried forever) at mono time now; 0 while it answers. */
+double esi_failing_for(const struct esi *e, double now);
 /* Inside an esi_fn: 1 when its answer came from the cache (the LRU or
  * Redis, fresh or served stale), 0 otherwise (from ESI, or an id that is
  * answered without asking) and outside callbacks. */

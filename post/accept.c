@@ -150,7 +150,12 @@ accept_target(const json_t *pair, const json_t *target, const char *tw,
 
 	j->ktime = kill_time(pair);
 
-	if (!url) {
+	if (engine.c->dry_run) {	/* "$NAME" unset is no fault of the post */
+		letter_render(sid, kill, tw, url, body, !url && tw[0] != '$' ? why :
+		    engine.pf->check(body, w2, sizeof w2) < 0 ? w2 : NULL);
+		json_decref(body);
+		free(j);
+	} else if (!url) {
 		if (warn_once(sid, why))
 			log_warn("stream cannot post stream=%s reason=\"%s\"", sid, why);
 		refuse(j, tw, body, "rejected", why);

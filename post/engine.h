@@ -50,6 +50,10 @@ double send_schedule(double now);
  * freed); a webhook gone: it and everything queued for it to dead/. */
 void letter_receipt(const struct hook_job *j, const char *status, long http, const char *why);
 void letter_pass(const char *line, size_t len);
+/* --dry-run: the post as it would be sent, a line {"render":{..}} (why:
+ * what is wrong with it, or NULL). */
+void letter_render(const char *stream, json_int_t kill, const char *target,
+    const char *url, const json_t *body, const char *why);
 void letter_flush(void);
 void letter_dead(struct hook_job *j, json_t *entry, const char *status, long http,
     const char *why);

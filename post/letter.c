@@ -38,6 +38,25 @@ letter_pass(const char *line, size_t len)
 	buf_addc(&engine.out, '\n');
 }
 
+/* The webhook as the logs name it ("$NAME" as written): never its token. */
+void
+letter_render(const char *stream, json_int_t kill, const char *target,
+    const char *url, const json_t *body, const char *why)
+{
+	char label[300];
+	json_t *r = json_pack("{s:s,s:s,s:I,s:s,s:O}", "target", engine.pf->name,
+	    "stream", stream, "killmail_id", kill, "webhook",
+	    target[0] == '$' || !url ? target : log_url(url, label, sizeof label),
+	    "body", body), *e;
+
+	if (why)
+		json_object_set_new(r, "error", json_string(why));
+	e = json_pack("{s:o}", "render", r);
+	ndjson_dump(&engine.out, e);
+	buf_addc(&engine.out, '\n');
+	json_decref(e);
+}
+
 void
 letter_flush(void)
 {

@@ -314,7 +314,7 @@ post_run(const struct post_platform *pf, const struct post_conf *c)
 
 /* %1$s is the tool's name. */
 static const char usage_fmt[] =
-    "usage: %1$s [-hVvqC] [-s DIR] [-p N] [-a N] [-b SECONDS] [-B SECONDS]\n"
+    "usage: %1$s [-hVvqCn] [-s DIR] [-p N] [-a N] [-b SECONDS] [-B SECONDS]\n"
     "       %3$*2$s [-i SECONDS] [-w DURATION] [-g DURATION] [-t SECONDS]\n"
     "       %3$*2$s [-Q N] [-I N] [-G DURATION] [-W DURATION] [-u N]\n"
     "       %3$*2$s < pairs > receipts\n"
@@ -343,6 +343,8 @@ static const char usage_fmt[] =
     "                          webhook counts as unreachable (3)\n"
     "  -C, --commit            the end of the pipeline: the commit marks'\n"
     "                          positions to STATE_DIR/redisq-pull.commit\n"
+    "  -n, --dry-run           send nothing: write each post as it would be\n"
+    "                          sent, {\"render\":{..}}, among the other lines\n"
     "  -h, --help              this help, on stdout\n"
     "  -V, --version           the version\n"
     "  -v, --verbose           log more (debug lines); -q, --quiet: log less\n";
@@ -368,18 +370,19 @@ post_main(int argc, char **argv, const struct post_platform *pf, double interval
 		{ "timeout", 1, NULL, 't' }, { "max-queue", 1, NULL, 'Q' },
 		{ "invalid-max", 1, NULL, 'I' }, { "global-max", 1, NULL, 'G' },
 		{ "wait-max", 1, NULL, 'W' }, { "unreachable", 1, NULL, 'u' },
-		{ "commit", 0, NULL, 'C' },
+		{ "commit", 0, NULL, 'C' }, { "dry-run", 0, NULL, 'n' },
 		OPT_LONG, { 0 } };
 	struct post_conf c = { conf_str(NULL, "STATE_DIR", "var"), 64, 8, 1, 300,
-		interval, 86400, 5, 15000, 10000, 1000, 60, 300, 3, 0 };
+		interval, 86400, 5, 15000, 10000, 1000, 60, 300, 3, 0, 0 };
 	char usage[3072];
 	int o;
 
 	snprintf(usage, sizeof usage, usage_fmt, log_prog, (int)strlen(log_prog), "");
-	while ((o = getopt_long(argc, argv, "a:b:B:Cd:g:G:i:I:p:Q:s:t:u:w:W:" OPT_SHORT,
+	while ((o = getopt_long(argc, argv, "a:b:B:Cd:g:G:i:I:np:Q:s:t:u:w:W:" OPT_SHORT,
 	    lo, NULL)) != -1)
 		switch (o) {
 		case 'C': c.commit = 1; break;
+		case 'n': c.dry_run = 1; break;
 		case 'a': c.attempts = conf_long(optarg, NULL, 0); break;
 		case 'b': c.backoff = conf_num(optarg, NULL, 0); break;
 		case 'B': c.backoff_max = conf_num(optarg, NULL, 0); break;

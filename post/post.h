@@ -62,6 +62,7 @@ struct post_conf {
 	double wait_max;	/* longest wait of one webhook's 429 or bucket */
 	int unreachable;	/* requests in a row without an answer: unreachable */
 	int commit;		/* -C: the marks' positions to redisq-pull.commit */
+	int dry_run;		/* -n: each post rendered to stdout, none sent */
 };
 
 /* Run until end of input (every queue drained) or SIGTERM; returns the exit

@@ -45,7 +45,7 @@
 
 static const char usage_text[] =
     "usage: esi-resolve [-hVvqOT] [-c N] [-m N] [-s DIR] [-u URL] [-r URL]\n"
-    "                   [--drain DURATION] < packages > mails\n"
+    "                   [--drain DURATION] [--give-up DURATION] < packages > mails\n"
     "       esi-resolve [-u URL] [-r URL] --names < names > warnings\n"
     "\n"
     "Names every id of each killmail from ESI and writes one mail per killmail.\n"
@@ -57,6 +57,8 @@ static const char usage_text[] =
     "  -u, --esi-url URL    ESI (ESI_URL, https://esi.evetech.net)\n"
     "  -r, --redis-url URL  shared cache (REDIS_URL; unset: in-process only)\n"
     "      --drain DURATION time to finish at SIGTERM (ESI_DRAIN, 5s)\n"
+    "      --give-up DURATION  exit 111 when ESI has failed that long with\n"
+    "                       mails waiting (ESI_GIVE_UP; 0: never, the default)\n"
     "      --names          check that the names of stream-fanout --names exist;\n"
     "                       wait for ESI at most ESI_NAMES_WAIT (60s)\n"
     "  -h, --help           this help, on stdout\n"
@@ -423,8 +425,20 @@ report(void)
 struct loop {
 	struct line_reader lr;
 	int sigfd, term, eof;
-	double drain, deadline;
+	double drain, deadline, give_up;
 };
+
+/* --give-up: a run by hand (insight try) would otherwise wait for ESI as
+ * long as the pipeline does, which is for ever. */
+static void
+give_up(const struct loop *L)
+{
+	double f = esi_failing_for(g.esi, clock_mono());
+
+	if (L->give_up > 0 && g.live && f >= L->give_up)
+		log_fatal(EXIT_TEMP, "ESI failing for %.0fs, giving up (--give-up) mails_waiting=%d",
+		    f, g.live);
+}
 
 static void
 on_signal(struct loop *L)
@@ -472,6 +486,7 @@ run(struct loop *L)
 {
 	for (;;) {
 		turn(L);
+		give_up(L);
 		if (L->term && (!g.live || clock_mono() >= L->deadline)) {
 			save(&L->lr, L->deadline + 1);
 			return;
@@ -543,12 +558,13 @@ main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "ordered", 0, NULL, 'O' }, { "no-tickers", 0, NULL, 'T' },
 		{ "concurrency", 1, NULL, 'c' }, { "max-mails", 1, NULL, 'm' },
-		{ "drain", 1, NULL, 'd' }, { "esi-url", 1, NULL, 'u' },
+		{ "drain", 1, NULL, 'd' }, { "give-up", 1, NULL, 'g' },
+		{ "esi-url", 1, NULL, 'u' },
 		{ "redis-url", 1, NULL, 'r' }, { "state-dir", 1, NULL, 's' },
 		{ "names", 0, NULL, 'N' },
 		OPT_LONG, { 0 } };
 	const char *conc = NULL, *maxm = NULL, *drain = NULL, *url = NULL,
-	      *redis = NULL, *dir = NULL;
+	      *redis = NULL, *dir = NULL, *giveup = NULL;
 	static struct loop L;
 	int c, names = 0;
 
@@ -562,6 +578,7 @@ main(int argc, char **argv)
 		case 'c': conc = optarg; break;
 		case 'm': maxm = optarg; break;
 		case 'd': drain = optarg; break;
+		case 'g': giveup = optarg; break;
 		case 'u': url = optarg; break;
 		case 'r': redis = optarg; break;
 		case 's': dir = optarg; break;
@@ -579,6 +596,7 @@ main(int argc, char **argv)
 		cache_flush(g.cache);	/* what was learnt, for the next check */
 		return c;
 	}
+	L.give_up = duration(giveup, "ESI_GIVE_UP", "0");
 	L.sigfd = sig_init(0);
 	pending_init(&g.pend, conf_str(dir, "STATE_DIR", "var"), "esi-resolve.pending");
 	setup(url, redis, conf_long(conc, "ESI_CONCURRENCY", 16));

@@ -3,7 +3,10 @@
 #   a receipt                              -> "sink: info: receipt key=value..."
 #   a malformed line                       -> "sink: warning: ..."; others: nothing
 # With --arg mode try (insight try) every target of a pair gets a line,
-# "STREAM -> TARGET: line", and receipts are not expected.
+# "STREAM -> TARGET: line", and receipts are not expected.  With --arg
+# mode render (insight try --render) the posters ran with --dry-run: each
+# {"render":..} line is "STREAM -> TARGET (killmail N):" then the body as
+# it would be sent, indented; a pair's other targets get a try line.
 
 def isk:
   if type != "number" then "? ISK"
@@ -58,10 +61,16 @@ def receipt:
 | if $o == null then "sink: warning: malformed line skipped"
   elif ($o | type) != "object" then empty
   elif $o.receipt then
-    if $mode == "try" then empty else $o.receipt | receipt end
+    if $mode != "sink" then empty else $o.receipt | receipt end
+  elif ($o.render | type) == "object" then
+    $o.render
+    | "\(.stream) -> \(.target) \(.webhook) (killmail \(.killmail_id))"
+      + (if .error then ": cannot be sent: \(.error)" else ":" end),
+      .body
   elif ($o.stream | type) == "object" and ($o.mail | type) == "object" then
     $o as $p | ($o.stream.targets // [])[]
-    | if $mode == "try" then
+    | if $mode == "render" and (.discord or .slack) then empty
+      elif $mode != "sink" then
         "\($p.stream.id) -> \(where): "
         + (($p.match.mention // "") | if . == "" then "" else . + " " end)
         + ($p | readable)
