@@ -400,9 +400,13 @@ eval(struct ev *e, const struct node *n)
 		return tv(inr(match_mail_measure(m, n->field), n->lo, n->hi));
 	case C_FLAG: return tv(eval_flag(n, m));
 	case C_LABELS: return tv(eval_labels(n, m));
-	case C_AGE: return tv(inr(e->cx ? e->cx->now - m->time : NAN, n->lo, n->hi));
+	case C_AGE:
+		if (e->cx && e->cx->mail_only)
+			return MATCH_UNKNOWN;
+		return tv(inr(e->cx ? e->cx->now - m->time : NAN, n->lo, n->hi));
 	case C_HOUR: return tv(eval_hour(n, m->time));
-	case C_JQ: return eval_jq(e, n);
+	case C_JQ:
+		return e->cx && e->cx->mail_only ? MATCH_UNKNOWN : eval_jq(e, n);
 	default: return MATCH_FALSE;
 	}
 }

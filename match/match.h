@@ -166,6 +166,11 @@ struct match_ctx {
 	double now;			/* unix seconds, for `age` */
 	match_oracle_fn *oracle;	/* NULL: every `near` is unknown */
 	void *oracle_arg;
+	/* 1: `jq` and `age` are unknown too, so that the answer is what the
+	 * mail alone decides (stream-fanout's check before it writes a pair:
+	 * a later stage at a later time, or with jq, still says the same
+	 * FALSE, Kleene logic being monotone) */
+	int mail_only;
 };
 
 /* Why a pair matched (insight-streams(5), "The verdict").  While the

@@ -1,12 +1,16 @@
 /* stream-fanout: pair each mail with every stream that could match it.
  *
  * Reads mail lines (esi-resolve's output) on stdin; for each mail writes
- * one pair line {"stream":STREAM,"mail":MAIL} per candidate stream, in the
- * order of the stream ids.  STREAM is the stream file's object with "id"
- * added.  Candidates come from an index over the streams' guards (match.h),
- * which never leaves out a stream that could match; --no-index pairs every
- * enabled stream.  Disabled streams get nothing.  Other lines pass through
- * unchanged; a malformed line is skipped with a warning.
+ * one pair line {"stream":STREAM,"mail":MAIL} per stream that could match
+ * it, in the order of the stream ids.  STREAM is the stream file's object
+ * with "id" added.  Candidates come from an index over the streams' guards
+ * (match.h), which never leaves out a stream that could match; then each
+ * candidate's condition is evaluated on the mail alone (jq, age and near
+ * unknown, match_ctx.mail_only) and a pair is written unless that says
+ * false: filter1 would drop it, and the pipe would carry the mail for
+ * nothing.  --no-index pairs every enabled stream and evaluates nothing.
+ * Disabled streams get nothing.  Other lines pass through unchanged; a
+ * malformed line is skipped with a warning.
  *
  * Streams are STREAMS_DIR/<id>.json (-d), loaded at start.  SIGHUP reloads
  * them between two lines: mails read before go to the old set, after to
@@ -76,8 +80,9 @@ struct fan {
 	struct index *ix;
 	unsigned *cand;
 	struct match_mail m;
+	struct match_ctx cx;		/* mail_only: what the mail decides */
 	struct buf mail;		/* the mail as written in pairs */
-	unsigned long mails, pairs, other, malformed;
+	unsigned long mails, candidates, pairs, other, malformed;
 };
 
 static void
@@ -156,6 +161,20 @@ compact(const char *p, size_t n)
 	return 1;
 }
 
+/* Of the n candidates in f->cand, keep those the mail alone does not rule
+ * out (filter1 drops every other); how many. */
+static size_t
+keep(struct fan *f, size_t n)
+{
+	size_t k = 0;
+
+	f->candidates += n;
+	for (size_t i = 0; i < n; i++)
+		if (match_eval(f->live[f->cand[i]]->match, &f->m, &f->cx, NULL) != MATCH_FALSE)
+			f->cand[k++] = f->cand[i];
+	return k;
+}
+
 /* The mail as pairs carry it: the line itself when it is compact already
  * (esi-resolve writes it so), else a compact dump. */
 static void
@@ -165,8 +184,9 @@ fan_mail(struct fan *f, const char *line, size_t len)
 	const char *text = line;
 	json_t *j;
 
+	f->mails++;
 	if (!f->noindex)
-		n = index_lookup(f->ix, &f->m, f->cand);
+		n = keep(f, index_lookup(f->ix, &f->m, f->cand));
 	if (!n)
 		return;
 	if (!compact(line, len)) {
@@ -190,7 +210,6 @@ fan_mail(struct fan *f, const char *line, size_t len)
 		out_put(text, len);
 		out_put("}\n", 2);
 	}
-	f->mails++;
 	f->pairs += n;
 }
 
@@ -290,7 +309,7 @@ main(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'S' },	/* old spelling */
 		OPT_LONG, { 0 }
 	};
-	static struct fan f = { .nshard = 1 };
+	static struct fan f = { .nshard = 1, .cx = { .mail_only = 1 } };
 	const char *dir = NULL;
 	int c, sfd, checking = 0;
 
@@ -317,11 +336,13 @@ main(int argc, char **argv)
 	load(&f, 1);
 	metrics_init();
 	metrics_counter("lines_in", NULL, &f.mails, "mails read");
+	metrics_counter("candidates", NULL, &f.candidates,
+	    "streams the index named, before the mail's own check");
 	metrics_counter("lines_out", NULL, &f.pairs, "pairs written (mail, stream)");
 	metrics_gauge_ul("streams", NULL, &f.nlive, "streams live in this shard");
 	line_filter(sfd, on_line, on_signals, &f);
-	log_info("done mails=%lu pairs=%lu other=%lu malformed=%lu", f.mails, f.pairs,
-	    f.other, f.malformed);
+	log_info("done mails=%lu pairs=%lu other=%lu malformed=%lu candidates=%lu", f.mails,
+	    f.pairs, f.other, f.malformed, f.candidates);
 	metrics_close();
 	drop_live(&f);
 	stream_set_free(&f.set);

@@ -26,8 +26,8 @@ is "$(jq -c '[.mail.killmail_id, .stream.id]' "$T/out" | tr -d '\n')" \
 	"each mail with its candidates, in id order"
 grep -q "info: loaded streams=5 live=4" "$T/err"
 ok $? "the load is logged (the disabled stream is loaded, not live)"
-grep -q "done mails=4 pairs=5" "$T/err"
-ok $? "the counts are logged at the end"
+grep -q "done mails=5 pairs=5 other=0 malformed=0 candidates=5" "$T/err"
+ok $? "the counts are logged at the end (every mail read, even one without a pair)"
 
 # The stream object: the file's, key order kept, plus "id" at the end.
 line=$(grep '"id":"victims"' "$T/out" | head -1)
