@@ -27,6 +27,8 @@ slot(struct pair *pr, const char *k, size_t kn)
 		return &pr->mail;
 	if (kn == 7 && !memcmp(k, "\"match\"", 7))
 		return &pr->match;
+	if (kn == 9 && !memcmp(k, "\"streams\"", 9))
+		return &pr->streams;
 	return NULL;
 }
 
@@ -140,6 +142,33 @@ int
 pair_is(const struct pair *pr)
 {
 	return pr->stream.n && pr->mail.n && *pr->stream.p == '{' && *pr->mail.p == '{';
+}
+
+int
+pair_is_bundle(const struct pair *pr)
+{
+	return pr->streams.n && pr->mail.n && *pr->streams.p == '[' && *pr->mail.p == '{' &&
+	    !pr->stream.n && !pr->match.n;
+}
+
+size_t
+pair_each_stream(const struct pair *pr,
+    void (*fn)(void *arg, struct pair_span stream, size_t i), void *arg)
+{
+	struct scan s;
+	size_t i;
+
+	scan_init(&s, pr->streams.p, pr->streams.n, 1);
+	if (!scan_open(&s, '['))
+		return 0;
+	for (i = 0; scan_next(&s, ']', i) > 0; i++) {
+		struct pair_span sp = value_span(&s);
+
+		if (!sp.n)
+			break;
+		fn(arg, sp, i);
+	}
+	return i;
 }
 
 /* ------------------------------------------------------------- mails */

@@ -1,7 +1,9 @@
 /* pair: find the members of a pair line without building it.
  *
  * A pair is {"stream":STREAM,"mail":MAIL} with, after filter1,
- * "match":MATCH.  The stages after stream-fanout read many pairs of one
+ * "match":MATCH.  A bundle, {"streams":[STREAM,...],"mail":MAIL}, is the
+ * pairs of one mail carrying it once (stream-fanout --bundle, read by
+ * filter1).  The stages after stream-fanout read many pairs of one
  * mail in a row, each carrying the whole mail (24 KB for a big fight):
  * pair_read checks a line against the mail read last with one memcmp and
  * scans only the rest, and pair_mail parses a mail's text once for all its
@@ -19,7 +21,7 @@ struct pair_span {
 };
 
 struct pair {
-	struct pair_span stream, mail, match;
+	struct pair_span stream, mail, match, streams;
 	size_t close;		/* offset of the object's closing brace */
 	const char *why;	/* when pair_read fails: what is wrong, */
 	size_t col;		/* and where (from 1) */
@@ -32,6 +34,13 @@ struct pair {
 int pair_read(const char *line, size_t len, const char *mail, size_t mn, struct pair *pr);
 /* Both "stream" and "mail" are objects: a pair. */
 int pair_is(const struct pair *pr);
+/* "streams" is an array, "mail" an object, and there is no "stream" and
+ * no "match": a bundle. */
+int pair_is_bundle(const struct pair *pr);
+/* Calls fn for each element of a bundle's "streams" (valid: pair_read
+ * checked it), with its index; how many there were. */
+size_t pair_each_stream(const struct pair *pr,
+    void (*fn)(void *arg, struct pair_span stream, size_t i), void *arg);
 
 /* A mail's text and its parse, kept while the pairs of that mail come. */
 struct pair_mail {

@@ -1,10 +1,13 @@
 /* filter1: evaluate every condition that needs no network; drop the pairs
  * that cannot match.
  *
- * Reads pair lines {"stream":STREAM,"mail":MAIL} on stdin.  A pair whose
+ * Reads pair lines {"stream":STREAM,"mail":MAIL} on stdin, or bundles
+ * {"streams":[STREAM,...],"mail":MAIL}, the pairs of one mail carrying it
+ * once (stream-fanout --bundle, as the pipeline runs it).  A pair whose
  * condition is false is dropped; the others are written unchanged but for
  * an added "match": {"kind":..,"attackers":[..]}, with "pending": true when
- * a `near` test is still undecided (filter2 decides it).  Stateless.
+ * a `near` test is still undecided (filter2 decides it).  A bundle's kept
+ * streams are written as pairs, in its order.  Stateless.
  *
  * Lines that are not pairs, and pairs that carry a "match" already, pass
  * through unchanged.  A malformed line is skipped with a warning; a pair
@@ -70,7 +73,7 @@ struct f1 {
 	struct match_verdict v;
 	struct match_ctx cx;
 	struct buf out;
-	unsigned long pairs, kept, pending, dropped, bad, malformed;
+	unsigned long bundles, pairs, kept, pending, dropped, bad, malformed;
 };
 
 static const void *
@@ -163,29 +166,44 @@ mail_of(struct f1 *f, struct pair_span sp, unsigned long lineno)
 	return 0;
 }
 
-/* The pair as it came, with "match" before its closing brace. */
+/* The pair as it came (a line, up to its closing brace), or as a bundle
+ * names it (line NULL: stream and mail), with "match" at the end. */
 static void
-emit(struct f1 *f, const char *line, const struct pair *pr)
+emit(struct f1 *f, const char *line, const struct pair *pr, struct pair_span stream)
 {
 	json_t *v = match_verdict_json(&f->v, &f->m);
 
 	f->out.len = 0;
 	ndjson_dump(&f->out, v);
 	json_decref(v);
-	out_put(line, pr->close);
+	if (line)
+		out_put(line, pr->close);
+	else {
+		out_put("{\"stream\":", 10);
+		out_put(stream.p, stream.n);
+		out_put(",\"mail\":", 8);
+		out_put(pr->mail.p, pr->mail.n);
+	}
 	out_put(",\"match\":", 9);
 	out_put(f->out.p, f->out.len);
 	out_put("}\n", 2);
 }
 
+/* One pair: a pair line (line) or a stream of a bundle (line NULL). */
 static void
-on_pair(struct f1 *f, const char *line, const struct pair *pr, unsigned long lineno)
+on_pair(struct f1 *f, const char *line, const struct pair *pr, struct pair_span stream,
+    unsigned long lineno)
 {
-	struct entry *e = stream_of(f, pr->stream, lineno);
+	struct entry *e;
 	enum match_tv r;
 
 	f->pairs++;
-	if (!e->s) {
+	if (*stream.p != '{') {
+		log_warn("pair dropped: a stream of the bundle is not an object line=%lu", lineno);
+		f->bad++;
+		return;
+	}
+	if (!(e = stream_of(f, stream, lineno))->s) {
 		log_warn("pair dropped: its stream does not validate line=%lu", lineno);
 		f->bad++;
 		return;
@@ -206,7 +224,22 @@ on_pair(struct f1 *f, const char *line, const struct pair *pr, unsigned long lin
 	f->kept++;
 	f->pending += r == MATCH_UNKNOWN;
 	log_trace("out", (long long)f->m.killmail_id, e->s->id);	/* before a flush */
-	emit(f, line, pr);
+	emit(f, line, pr, stream);
+}
+
+struct bundle {
+	struct f1 *f;
+	const struct pair *pr;
+	unsigned long lineno;
+};
+
+static void
+on_bundled(void *arg, struct pair_span stream, size_t i)
+{
+	struct bundle *b = arg;
+
+	(void)i;
+	on_pair(b->f, NULL, b->pr, stream, b->lineno);
 }
 
 static void
@@ -221,8 +254,13 @@ on_line(void *arg, char *line, size_t len, unsigned long lineno)
 		return;
 	}
 	if (pair_is(&pr) && !pr.match.n)
-		on_pair(f, line, &pr, lineno);
-	else {
+		on_pair(f, line, &pr, pr.stream, lineno);
+	else if (pair_is_bundle(&pr)) {
+		struct bundle b = { f, &pr, lineno };
+
+		f->bundles++;
+		pair_each_stream(&pr, on_bundled, &b);
+	} else {
 		out_put(line, len);
 		out_put("\n", 1);
 	}
@@ -256,15 +294,16 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	fcntl(1, F_SETPIPE_SZ, 1 << 20);	/* pairs are big: fewer wake-ups */
 	metrics_init();
-	metrics_counter("lines_in", NULL, &f.pairs, "pairs read");
+	metrics_counter("lines_in", NULL, &f.pairs, "pairs read (a bundle's streams count one each)");
+	metrics_counter("bundles", NULL, &f.bundles, "bundles read (one mail, its streams)");
 	metrics_counter("lines_out", NULL, &f.kept, "pairs kept and written");
 	metrics_counter("pending", NULL, &f.pending,
 	    "of those, pairs whose verdict is left to filter2");
 	metrics_counter("dropped", NULL, &f.dropped, "pairs whose stream does not match");
 	metrics_counter("invalid", NULL, &f.bad, "pairs dropped as invalid");
 	line_filter(sfd, on_line, stop_signal, &f);
-	log_info("done pairs=%lu kept=%lu pending=%lu dropped=%lu invalid=%lu malformed=%lu",
-	    f.pairs, f.kept, f.pending, f.dropped, f.bad, f.malformed);
+	log_info("done pairs=%lu kept=%lu pending=%lu dropped=%lu invalid=%lu malformed=%lu "
+	    "bundles=%lu", f.pairs, f.kept, f.pending, f.dropped, f.bad, f.malformed, f.bundles);
 	metrics_close();
 	cache_clear(&f);
 	hash_free(&f.entries);

@@ -9,6 +9,8 @@
  * unknown, match_ctx.mail_only) and a pair is written unless that says
  * false: filter1 would drop it, and the pipe would carry the mail for
  * nothing.  --no-index pairs every enabled stream and evaluates nothing.
+ * --bundle writes the pairs of one mail as one line that carries it once,
+ * {"streams":[STREAM,...],"mail":MAIL} (filter1 reads both forms).
  * Disabled streams get nothing.  Other lines pass through unchanged; a
  * malformed line is skipped with a warning.
  *
@@ -52,7 +54,7 @@
 #include "names.h"
 
 static const char usage_text[] =
-    "usage: stream-fanout [-hVvq] [-S DIR] [--shard K/N] [--no-index] < mails > pairs\n"
+    "usage: stream-fanout [-hVvq] [-S DIR] [--shard K/N] [--no-index] [--bundle] < mails > pairs\n"
     "       stream-fanout [-S DIR] --check [FILE|DIR...]\n"
     "       stream-fanout [-S DIR] --names [FILE|DIR...]\n"
     "\n"
@@ -61,6 +63,7 @@ static const char usage_text[] =
     "                         -d DIR and --dir DIR are old spellings\n"
     "      --shard K/N        only the streams whose id hashes to K modulo N\n"
     "      --no-index         pair every enabled stream (no index)\n"
+    "      --bundle           one line per mail: {\"streams\":[...],\"mail\":MAIL}\n"
     "      --check            check the files or directories given (else DIR),\n"
     "                         print every error, exit 100 if there is one\n"
     "      --names            print the names and \"$NAME\" targets of those\n"
@@ -73,7 +76,7 @@ static const char usage_text[] =
 struct fan {
 	const char *dir;
 	unsigned shard, nshard;
-	int noindex;
+	int noindex, bundle;
 	struct stream_set set;		/* every stream loaded */
 	struct stream **live;		/* enabled and in our shard */
 	size_t nlive;
@@ -175,6 +178,24 @@ keep(struct fan *f, size_t n)
 	return k;
 }
 
+/* {"streams":[...],"mail":MAIL}: the n pairs of one mail in one line. */
+static void
+put_bundle(struct fan *f, size_t n, const char *text, size_t len)
+{
+	out_put("{\"streams\":[", 12);
+	for (size_t i = 0; i < n; i++) {
+		const struct stream *s = f->live[f->noindex ? i : f->cand[i]];
+
+		if (i)
+			out_put(",", 1);
+		out_put(s->text, s->len);
+	}
+	out_put("],\"mail\":", 9);
+	out_put(text, len);
+	out_put("}\n", 2);
+	f->pairs += n;
+}
+
 /* The mail as pairs carry it: the line itself when it is compact already
  * (esi-resolve writes it so), else a compact dump. */
 static void
@@ -201,6 +222,10 @@ fan_mail(struct fan *f, const char *line, size_t len)
 		len = f->mail.len;
 	}
 	log_trace("out", (long long)f->m.killmail_id, NULL);	/* writing begins */
+	if (f->bundle) {
+		put_bundle(f, n, text, len);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct stream *s = f->live[f->noindex ? i : f->cand[i]];
 
@@ -305,6 +330,7 @@ main(int argc, char **argv)
 		{ "names", no_argument, NULL, 'N' },
 		{ "shard", required_argument, NULL, 's' },
 		{ "no-index", no_argument, NULL, 'n' },
+		{ "bundle", no_argument, NULL, 'b' },
 		{ "streams-dir", required_argument, NULL, 'S' },
 		{ "dir", required_argument, NULL, 'S' },	/* old spelling */
 		OPT_LONG, { 0 }
@@ -320,6 +346,7 @@ main(int argc, char **argv)
 		case 'N': checking = 2; break;
 		case 's': parse_shard(&f, optarg); break;
 		case 'n': f.noindex = 1; break;
+		case 'b': f.bundle = 1; break;
 		case 'S': case 'd': dir = optarg; break;	/* -d: old spelling */
 		default: opt_common(c, usage_text);
 		}

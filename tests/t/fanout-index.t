@@ -61,6 +61,12 @@ for m in m1 m2 m3; do
 	stream-fanout -d "$S" --no-index <"$T/$m" 2>"$T/err.n" | filter1 >"$T/$m.n" 2>/dev/null
 	cmp -s "$T/$m.i" "$T/$m.n"
 	ok $? "$m: after filter1 the index gives exactly what --no-index gives"
+	stream-fanout -d "$S" --bundle <"$T/$m" 2>/dev/null >"$T/$m.b"
+	filter1 <"$T/$m.b" >"$T/$m.bi" 2>/dev/null
+	cmp -s "$T/$m.i" "$T/$m.bi"
+	ok $? "$m: bundles give filter1's same output, byte for byte"
+	is "$(wc -l <"$T/$m.b")" "$(jq -r .killmail_id "$T/$m" | sort -u | wc -l)" \
+		"$m: one bundle per mail (every mail meets the catch-all stream)"
 	kept=$(wc -l <"$T/$m.i")
 	[ "$kept" -gt 0 ]
 	ok $? "$m: and that is not nothing ($kept pairs kept)"

@@ -101,6 +101,33 @@ pair '{"match":{"value":{"min":10000000000000000000}},"targets":[{"stdout":true}
 grep -q "done pairs=1 kept=0 pending=0 dropped=1 invalid=0" "$T/err"
 ok $? "a stream with an integer beyond 64 bits validates (a real), the pair is judged"
 
+# Bundles: the same pairs, each mail once, give the same output; a bundle
+# element that is not an object is one pair dropped with a warning; pairs
+# and bundles may alternate.
+bundle() { printf '{"streams":[%s],"mail":%s}\n' "$1" "$(mail "$2")"; }
+{
+	bundle "$S_LOSS,$S_KILL,$S_NEAR" solo
+	bundle "$S_LOSS,$S_KILL,$S_NEAR" gang
+	pair "$S_KILL" structure; pair "$S_JQ" structure
+	bundle "$S_JQ" npc
+} >"$T/bin"
+filter1 <"$T/bin" >"$T/bout" 2>"$T/berr"
+filter1 <"$T/in" >"$T/out" 2>/dev/null
+cmp -s "$T/out" "$T/bout"
+ok $? "bundles and pairs: the output of the same pairs as pair lines, byte for byte"
+grep -q "done pairs=9 kept=6 pending=2 dropped=3 invalid=0 malformed=0 bundles=3" "$T/berr"
+ok $? "... a bundle's streams count as pairs ($(grep done "$T/berr"))"
+bundle "$S_LOSS,[1],\"x\",$S_KILL" gang | filter1 >"$T/out" 2>"$T/err"
+is "$(jq -r .stream.id "$T/out" | tr '\n' ' ')" "loss kill " "a bundle with elements that are not streams: the others are judged"
+is "$(grep -c 'warning: pair dropped: a stream of the bundle is not an object line=1' "$T/err")" 2 \
+	"one warning per element that is not an object"
+grep -q "done pairs=4 kept=2 pending=0 dropped=0 invalid=2 malformed=0 bundles=1" "$T/err"
+ok $? "... counted invalid"
+printf '{"streams":[],"mail":%s}\n{"streams":{},"mail":%s}\n' "$(mail solo)" "$(mail solo)" |
+	filter1 >"$T/out" 2>"$T/err"
+is "$(jq -c 'has("streams")' "$T/out" | tr '\n' ' ')" "true " \
+	"an empty bundle writes nothing; \"streams\" not an array: not a bundle, passed on"
+
 # A stream that does not validate (spliced in by hand), or is disabled: dropped.
 {
 	pair '{"match":{"victim":{"alliace":[1]}},"targets":[{"stdout":true}],"id":"typo"}' solo

@@ -154,6 +154,28 @@ is $? 0 "reload after the fix: exit 0"
 wait_until 10 sh -c '[ "$(grep -c "info: reloaded" "$1")" -gt "$2" ]' sh "$RUN/log/stream-fanout/current" "$n"
 ok $? "stream-fanout reloaded"
 
+# --- stream-fanout writes bundles into filter1, whole pairs into a stage
+# spliced after it, and bundles again after unsplice
+args() { tr '\0' ' ' <"/proc/$(pid_of stream-fanout)/cmdline"; }
+case $(args) in *--bundle*) r=0 ;; *) r=1 ;; esac
+ok $r "stream-fanout writes bundles into filter1 ($(args))"
+insight splice seen --after stream-fanout -- sh -c 'exec tee -a "$1"' sh "$T/seen" 2>/dev/null
+ok $? "a stage spliced after stream-fanout"
+batch 3
+flowed 60
+ok $? "3 more mails, all posted"
+is "$(jq -c 'select(.mark == null) | [has("stream"), has("mail"), has("streams")]' "$T/seen" | sort -u)" \
+	'[true,true,false]' "the spliced stage saw whole pairs, no bundle ($(grep -c . "$T/seen") lines)"
+case $(args) in *--bundle*) r=1 ;; *) r=0 ;; esac
+ok $r "stream-fanout writes pairs while a stage is spliced after it"
+insight unsplice seen 2>/dev/null
+ok $? "unsplice seen"
+batch 2
+flowed 60
+ok $? "2 more mails, all posted"
+case $(args) in *--bundle*) r=0 ;; *) r=1 ;; esac
+ok $r "stream-fanout writes bundles into filter1 again"
+
 # --- splice refuses what it cannot do
 insight splice 'Bad!' --after filter1 -- cat 2>/dev/null
 is $? 100 "splice: a bad name, exit 100"
