@@ -7,9 +7,14 @@
 # The seven stages run as in production, each reading and writing a FIFO
 # (made here with mkfifo; not under s6, which adds nothing to the data path),
 # against the fakes of tests/fake: zKillboard R2Z2 with no rate cap, ESI,
-# Discord with generous buckets (--bucket-limit 1000000 a second: no 429
-# slows a run), and a private redis-server on a unix socket as the shared
-# ESI cache.  The data is the complete day 2021-11-29 of ../shared/data
+# Discord, and a private redis-server on a unix socket as the shared ESI
+# cache.  Discord is SINK= (make bench: tests/fake/sink.c, built as
+# $B/fake-sink), a lean host in C that answers every post 204 with room in
+# its rate-limit bucket, for the throughput runs (day, split, baseline): the
+# Python fake spends more CPU than the seven stages and would bound them.
+# The latency and reload runs, which read the posts back, and every run
+# without SINK use the Python fake with generous buckets (--bucket-limit
+# 1000000 a second: no 429 slows a run).  The data is the complete day 2021-11-29 of ../shared/data
 # (10,831 killmails, selected at run time into a temporary directory), or
 # synthetic fixtures (tests/gen/fixtures.py) when that is absent.  Stream
 # sets of 100, 1,000 and 10,000 streams come from bench/streams/gen.py; their
@@ -30,6 +35,9 @@
 #   reload   SIGHUP to stream-fanout every 2 s at 20 mails/s, 1,000 and
 #            10,000 streams: time to its "reloaded" trace, mails held up;
 #            and the `stream-fanout --check` that `insight reload` runs first;
+#   fanout   bench/streams.sh: stream-fanout | filter1 alone, candidates,
+#            matches, bytes per mail and mails/s on two stream mixes
+#            (printed, and written to fanout.txt; not in the table);
 #   floors   the packages through cat in every FIFO; redisq-pull then cat in
 #            every other FIFO (the fake R2Z2's floor); the pipeline without
 #            the posters, then the posters alone on what it wrote (the fake
@@ -49,7 +57,9 @@
 # posters, the latency on tmpfs.  The default takes 12-15 min on two cores,
 # FULL=1 (RUNS_LONG=RUNS) about 30, QUICK=1 (one run of each on an even
 # 1-in-5 sample of the day) about 3.  PARTS selects parts, in this order:
-# floors day1k split baseline day10k disk latency latency-tmpfs reload.
+# fanout floors day1k daymix split baseline day10k disk latency
+# latency-tmpfs reload (daymix: the day warm with the 1,000 streams of
+# bench/streams/mix.py).
 #
 # Nothing is asserted: the table is printed and written with table.md,
 # table.csv and every run as JSON (runs.jsonl) to results/bench-DATE/ (OUT=
@@ -115,6 +125,18 @@ fake() {
 	eval "${name}_url=http://127.0.0.1:$(cat "$W/$name.port")"
 }
 
+# lean NAME: start the lean Discord sink ($SINK), set NAME_url and NAME_pid
+lean() {
+	local i
+	rm -f "$W/$1.port"
+	"$SINK" -f "$W/$1.port" 2>>"$W/$1.err" &
+	eval "${1}_pid=$!"
+	PIDS+=($!)
+	for i in $(seq 200); do [ -s "$W/$1.port" ] && break; sleep 0.05; done
+	[ -s "$W/$1.port" ] || { echo "bench: $SINK did not start" >&2; exit 111; }
+	eval "${1}_url=http://127.0.0.1:$(cat "$W/$1.port")"
+}
+
 # unfake NAME: stop a fake started by fake (its memory goes with it)
 unfake() {
 	local p
@@ -170,6 +192,10 @@ prepare() {
 		python3 "$ROOT/bench/streams/gen.py" --mails "$d/mails.ndjson" --count "$n" \
 			--out "$d/s$n" --seed 1 || exit 111
 	done
+	# the mix of bench/streams/mix.py (entity keys beside flags and values)
+	mkdir -p "$d/mix"
+	python3 "$ROOT/bench/streams/mix.py" --mails "$d/mails.ndjson" --count 1000 \
+		--out "$d/mix/s1000" --seed 1 || exit 111
 	python3 "$ROOT/bench/streams/tojq.py" "$d/s100" >"$d/match100.jq" || exit 111
 }
 
@@ -207,7 +233,11 @@ pipe() {
 	for f in 1 2 3 4 5 6; do mkfifo "$R/fifo/$f"; done
 	if [ "$kind" != cat ] && [ "$kind" != pipefloor ] && [ "$kind" != nopost ]; then
 		unfake d
-		fake d discord --bucket-limit 1000000 --bucket-window 1
+		if [ -n "${SINK:-}" ] && [ "${LEAN:-1}" = 1 ]; then
+			lean d
+		else
+			fake d discord --bucket-limit 1000000 --bucket-window 1
+		fi
 		for f in $(seq 0 96); do export "FEED_$f=$d_url/api/webhooks/$((1000 + f))/tok$f"; done
 	fi
 	ctl "$ZKB" '{"clear_log":true}'
@@ -237,7 +267,7 @@ pipe() {
 		if [ "$kind" = jq ]; then
 			stage jq "$R/fifo/2" "$R/fifo/4" jq -c -f "$W/data/match100.jq"
 		else
-			stage fan "$R/fifo/2" "$R/fifo/3" "$BIN/stream-fanout" -d "$set"
+			stage fan "$R/fifo/2" "$R/fifo/3" "$BIN/stream-fanout" --bundle -d "$set"
 			stage f1 "$R/fifo/3" "$R/fifo/4" "$BIN/filter1"
 		fi
 		if [ "$kind" = nopost ]; then
@@ -284,18 +314,18 @@ floors() {
 	done
 }
 
-throughput() {	# throughput STREAMS RUNS STATE
-	local n=$1 runs=$2 i
+throughput() {	# throughput STREAMS RUNS STATE [mix]
+	local n=$1 runs=$2 i g=day${4:-} set=$W/data/${4:+$4/}s$1
 	day; $3
-	[ "$3" = disk ] && warm "$n"
+	[ "$3" = disk ] || [ -n "${4:-}" ] && warm "$n"
 	for i in $(seq "$runs"); do
-		if [ "$3" = tmpfs ]; then
+		if [ "$3" = tmpfs ] && [ -z "${4:-}" ]; then
 			redis-cli -s "$W/redis.sock" flushall >/dev/null
 			say "day, $n streams, cold ($i/$runs)"
-			META="group=day cache=cold mails=$MAILS run=$i" pipe full "day$n-cold.$i" "$W/data/s$n"
+			META="group=day cache=cold mails=$MAILS run=$i" pipe full "day$n-cold.$i" "$set"
 		fi
-		say "day, $n streams, warm, state on $STATE_KIND ($i/$runs)"
-		META="group=day cache=warm mails=$MAILS run=$i" pipe full "day$n-warm-$STATE_KIND.$i" "$W/data/s$n"
+		say "day, $n ${4:+$4 }streams, warm, state on $STATE_KIND ($i/$runs)"
+		META="group=$g cache=warm mails=$MAILS run=$i" pipe full "$g$n-warm-$STATE_KIND.$i" "$set"
 	done
 }
 
@@ -351,6 +381,7 @@ latency() {	# latency STATE RUNS
 	say "latency: priming the cache"
 	prime 1000
 	ZKB=$zl_url FROM=80000001 RATE=20 LEVEL=debug; $1
+	LEAN=0	# the posts are read back
 	for i in $(seq "$2"); do
 		say "latency: $LAT_MAILS mails at 20/s, 1000 streams, warm, state on $1 ($i/$2)"
 		AFTER=lat_after META="group=latency cache=warm mails=$LAT_MAILS run=$i" \
@@ -378,6 +409,7 @@ reload() {
 	for n in 1000 10000; do
 		prime "$n"
 		ZKB=$zl_url FROM=80000001 RATE=20 LEVEL=debug; tmpfs
+		LEAN=0
 		say "reload: $RELOADS SIGHUPs at 20 mails/s, $n streams"
 		DURING=hups AFTER=rel_after META="group=reload cache=warm mails=$LAT_MAILS run=1" \
 			pipe full "reload$n" "$W/data/s$n"
@@ -430,13 +462,18 @@ export USER_AGENT="insight-bench/1 (bench@example.invalid)"
 	echo "data=$MAILS mails, $KIND"
 	echo "runs=$RUNS (long runs: $RUNS_LONG)${QUICK:+, QUICK}"
 	echo "command=make bench${QUICK:+ QUICK=1}${FULL:+ FULL=1}$([ -n "$MARKS" ] || echo ' MARKS=')"
+	echo "discord=${SINK:+the lean sink $SINK for day, split and baseline; }the Python fake${SINK:+ for latency and reload}"
 	idle
 } >"$OUT/meta"
 
-for p in ${PARTS:-floors day1k split baseline day10k disk latency latency-tmpfs reload}; do
+for p in ${PARTS:-fanout floors day1k daymix split baseline day10k disk latency latency-tmpfs reload}; do
+	LEAN=1
 	case $p in
+	fanout) SETS=${SETS:-${QUICK:+1000}} DATA=$DATA "$ROOT/bench/streams.sh" "$BIN" |
+			tee "$OUT/fanout.txt" ;;
 	floors) floors ;;
 	day1k) throughput 1000 "$RUNS" tmpfs ;;
+	daymix) throughput 1000 "$RUNS" tmpfs mix ;;
 	split) split_runs ;;
 	baseline) baseline ;;
 	day10k) throughput 10000 "$RUNS_LONG" tmpfs ;;

@@ -121,6 +121,8 @@ def throughput(rep, runs, mails):
     rows = [("pipeline", dict(group="day", streams=1000, cache="cold", state="tmpfs")),
             ("pipeline", dict(group="day", streams=1000, cache="warm", state="tmpfs")),
             ("pipeline", dict(group="day", streams=1000, cache="warm", state="disk")),
+            ("pipeline, mix.py streams", dict(group="daymix", streams=1000, cache="warm",
+                                              state="tmpfs")),
             ("pipeline", dict(group="day", streams=10000, cache="cold", state="tmpfs")),
             ("pipeline", dict(group="day", streams=10000, cache="warm", state="tmpfs")),
             ("pipeline, for the baseline", dict(group="baseline", kind="full", streams=100)),
