@@ -14,8 +14,10 @@
 #
 # For each mail set, generator and size it prints: candidates (pairs
 # stream-fanout writes) and matches (pairs filter1 keeps) per mail, their
-# ratio, the bytes stream-fanout writes per mail against the mean size of
-# a mail, mails/s of stream-fanout | filter1 with the index over every mail
+# ratio, the bytes stream-fanout writes per mail as bundles (FANOUT=, the
+# flags of the indexed runs, default --bundle as the pipeline runs it) and
+# as pair lines against the mean size of a mail, mails/s of
+# stream-fanout | filter1 with the index over every mail
 # (the time to load the streams, measured apart, is not counted), and the
 # same with --no-index over an even sample (naive pairing costs mails times
 # streams) with the index over that sample: their ratio is "x naive".  For
@@ -32,7 +34,8 @@ DATA=${DATA:-$ROOT/../shared/data}
 SETS=${SETS:-100 1000 10000}
 MAILSETS=${MAILSETS:-synthetic real}
 GENS=${GENS:-gen mix}
-NAIVE_PAIRS=${NAIVE_PAIRS:-400000}	# the naive runs' sample: mails x streams
+NAIVE_PAIRS=${NAIVE_PAIRS:-200000}	# the naive runs' sample: mails x streams
+FANOUT=${FANOUT---bundle}
 W=$(mktemp -d "${TMPDIR:-/tmp}/bench-streams.XXXXXX")
 trap '[ -n "${KEEP:-}" ] && echo "kept $W" || rm -rf "$W"' EXIT
 [ -x "$BIN/stream-fanout" ] && [ -x "$BIN/filter1" ] || { echo "no tools in $BIN (make first)" >&2; exit 100; }
@@ -83,8 +86,8 @@ for ms in $MAILSETS; do
 	echo "$ms mails: $N, $(( $(wc -c <"$W/mails.$ms") / N )) bytes each on average"
 done
 echo
-printf '%-9s %-4s %6s %6s %8s %8s %6s %9s %9s %8s %8s %7s %5s\n' mails gen streams mails \
-	cand/mail kept/mail c/kept out-B/mail mail-B/mail mails/s naive/s xnaive same
+printf '%-9s %-4s %6s %6s %8s %8s %6s %9s %9s %9s %8s %8s %7s %5s\n' mails gen streams mails \
+	cand/mail kept/mail c/kept out-B/mail pair-B/mail mail-B/mail mails/s naive/s xnaive same
 for ms in $MAILSETS; do
 	M=$W/mails.$ms
 	[ -s "$M" ] || continue
@@ -96,26 +99,29 @@ for ms in $MAILSETS; do
 			S=$W/$ms.$g.$s
 			python3 "$ROOT/bench/streams/$g.py" --mails "$M" --count "$s" --out "$S" --seed 1 || exit 111
 			LOAD=$(load_time "$S")
-			r=$(timed "i" "$S" "$M" "")
-			cand=$(logged pairs "$W/i.f1") kept=$(logged kept "$W/i.f1")
-			bytes=$("$BIN/stream-fanout" -q -d "$S" <"$M" 2>/dev/null | wc -c)
+			r=$(timed "i" "$S" "$M" "$FANOUT")
+			kept=$(logged kept "$W/i.f1")
+			# candidates: the index's, else (before the check) the pairs
+			cand=$(logged candidates "$W/i.fan"); [ -n "$cand" ] || cand=$(logged pairs "$W/i.f1")
+			bytes=$("$BIN/stream-fanout" -q -d "$S" $FANOUT <"$M" 2>/dev/null | wc -c)
+			pbytes=$("$BIN/stream-fanout" -q -d "$S" <"$M" 2>/dev/null | wc -c)
 			# the naive fanout on an even sample, and the index on it
 			k=$(( s * N / NAIVE_PAIRS )); [ "$k" -lt 1 ] && k=1
 			awk -v k="$k" 'NR % k == 0' "$M" >"$W/sample"
-			rj=$(timed "j" "$S" "$W/sample" "")
+			rj=$(timed "j" "$S" "$W/sample" "$FANOUT")
 			rn=$(timed "n" "$S" "$W/sample" --no-index)
 			same=no
 			cmp -s <(matches "$W/j.out") <(matches "$W/n.out") && same=yes
-			printf '%-9s %-4s %6s %6s %8s %8s %6s %9s %9s %8s %8s %7s %5s\n' "$ms" "$g" "$s" "$N" \
+			printf '%-9s %-4s %6s %6s %8s %8s %6s %9s %9s %9s %8s %8s %7s %5s\n' "$ms" "$g" "$s" "$N" \
 				"$(ratio "$cand" "$N")" "$(ratio "$kept" "$N")" "$(ratio "$cand" "$kept")" \
-				"$(( bytes / N ))" "$MB" "$r" "$rn" "$(ratio "$rj" "$rn")" "$same"
+				"$(( bytes / N ))" "$(( pbytes / N ))" "$MB" "$r" "$rn" "$(ratio "$rj" "$rn")" "$same"
 			if [ "$ms" = real ] && [ "$g" = gen ] && [ "$s" = 100 ]; then
 				python3 "$ROOT/bench/streams/tojq.py" "$S" >"$W/match.jq"
 				awk 'NR % 6 == 0' "$M" >"$W/jqsample"	# jq is slow
 				a=$(now)
 				jq -c -f "$W/match.jq" <"$W/jqsample" >"$W/jq.out"
 				b=$(now)
-				rq=$(timed "q" "$S" "$W/jqsample" "")
+				rq=$(timed "q" "$S" "$W/jqsample" "$FANOUT")
 				same=no
 				cmp -s <(matches "$W/jq.out") <(matches "$W/q.out") && same=yes
 				echo "    (100 streams, 1 mail in 6: jq $(rate "$(wc -l <"$W/jqsample")" "$a" "$b") mails/s," \
@@ -126,8 +132,9 @@ for ms in $MAILSETS; do
 	done
 done
 echo
-echo "cand/mail: pairs stream-fanout writes; kept/mail: pairs filter1 keeps; c/kept: their ratio"
-echo "out-B/mail: bytes stream-fanout writes per mail; mail-B/mail: bytes of a mail line"
+echo "cand/mail: streams the index names; kept/mail: pairs filter1 keeps; c/kept: their ratio"
+echo "out-B/mail: bytes stream-fanout writes per mail (flags: ${FANOUT:-none}); pair-B/mail: the"
+echo "  same as pair lines; mail-B/mail: bytes of a mail line"
 echo "mails/s: stream-fanout | filter1, index, every mail; naive/s: --no-index on a sample;"
 echo "xnaive: the index over the naive on that sample; same: both give filter1's same matches"
 echo "goals (mix, real mails): c/kept <= 2; out-B/mail <= 3 x mail-B/mail;"
