@@ -98,10 +98,12 @@ is "$LOST $DOUBLED" "0 0" "filter2: nothing lost, nothing doubled"
 recovered filter2
 
 # --- stream-fanout and filter1 blocked on a full output FIFO (the next
-# stage stopped with SIGSTOP)
-for s in stream-fanout:filter1 filter1:filter2; do
+# stage stopped with SIGSTOP).  stream-fanout writes one bundle per mail
+# (the mail once, not once per pair): it takes more mails to fill.
+for s in stream-fanout:filter1:120 filter1:filter2:40; do
+	n=${s##*:} s=${s%:*}
 	s6-svc -p "$RUN/sv/${s#*:}"
-	batch 40
+	batch "$n"
 	wait_until 30 full "${s#*:}"
 	ok $? "${s%:*} blocked: ${s#*:}'s FIFO holds $(bytes "${s#*:}") bytes"
 	kill9 "${s%:*}"
