@@ -49,7 +49,9 @@
 # posters, the latency on tmpfs.  The default takes 12-15 min on two cores,
 # FULL=1 (RUNS_LONG=RUNS) about 30, QUICK=1 (one run of each on an even
 # 1-in-5 sample of the day) about 3.  PARTS selects parts, in this order:
-# floors day1k split baseline day10k disk latency latency-tmpfs reload.
+# floors day1k split baseline day10k disk latency latency-tmpfs reload batch.
+# batch (bench/post.sh) is what one Discord webhook carries under 5 requests
+# per 2 s, one kill to a message and batched (about 40 s).
 #
 # Nothing is asserted: the table is printed and written with table.md,
 # table.csv and every run as JSON (runs.jsonl) to results/bench-DATE/ (OUT=
@@ -433,7 +435,7 @@ export USER_AGENT="insight-bench/1 (bench@example.invalid)"
 	idle
 } >"$OUT/meta"
 
-for p in ${PARTS:-floors day1k split baseline day10k disk latency latency-tmpfs reload}; do
+for p in ${PARTS:-floors day1k split baseline day10k disk latency latency-tmpfs reload batch}; do
 	case $p in
 	floors) floors ;;
 	day1k) throughput 1000 "$RUNS" tmpfs ;;
@@ -444,6 +446,8 @@ for p in ${PARTS:-floors day1k split baseline day10k disk latency latency-tmpfs 
 	latency) latency disk "$RUNS" ;;
 	latency-tmpfs) latency tmpfs "$RUNS_LONG" ;;
 	reload) reload ;;
+	batch) say "batching: one Discord webhook at 5 requests per 2 s (bench/post.sh)"
+		BIN=$BIN PARTS=batch "$ROOT/bench/post.sh" | tee "$OUT/batch.txt" ;;
 	*) say "unknown part $p" ;;
 	esac
 done
