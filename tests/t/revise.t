@@ -53,10 +53,11 @@ receipts() { grep '"receipt"' "$2" | grep -c "\"status\":\"$1\""; }
 # shown KILL: the value field of KILL's embed as the fake's message shows it now
 shown() {
 	posts | jq -rs --arg k "kill/$1/" 'map(select(.body.embeds)) | map(.body.embeds[]
-		| select(.url | endswith($k)) | .fields[] | select(.name == "Value") | .value) | last'
+		| select(.url // "" | endswith($k)) | .fields[] | select(.name == "Value") | .value) | last'
 }
 
-mk 1 3 1000000 | post-discord -d "$T/s1" >"$T/o1" 2>"$T/e1"
+mk 1 3 1000000 >"$T/i1"	# a file: one read, one turn, one message
+post-discord -d "$T/s1" <"$T/i1" >"$T/o1" 2>"$T/e1"
 is "$(posts | jq -s 'map(select(.edit == null)) | length')" 1 "three posts, one message"
 is "$(shown 2)" "1.00m ISK" "kill 2 shows 1.00m"
 test -s "$T/s1/discord/messages"; ok $? "its message id is kept in messages"
@@ -118,4 +119,26 @@ is "$(code "$(jq -nc '{embeds: [{description: ("a" * 4000)}, {description: ("b" 
 is "$(code "$(jq -nc --argjson e '{"title":"x"}' '{embeds: [range(11) | $e]}')")" 400 "fake: an edit of 11 embeds is refused"
 is "$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H 'Content-Type: application/json' -d '{"content":"x"}' "$d_url/api/webhooks/other/tok/messages/$mid")" 404 \
 	"fake: another webhook's message is unknown"
+# --- the whole pipeline: the revision of a posted kill edits its message
+if command -v esi-resolve >/dev/null && command -v stream-fanout >/dev/null &&
+	start_fake e esi --data "$T/fx" && start_fake z2 zkb --data "$T/fx" --seq-start 700; then
+	mkdir -p "$T/sd"
+	echo '{"name": "Everything", "targets": [{"discord": "$HOOK"}]}' >"$T/sd/all.json"
+	export HOOK=$d_url/api/webhooks/pipe/tok ESI_URL=$e_url R2Z2_URL=$z2_url
+	run() {
+		STATE_DIR=$T/p redisq-pull --once "$@" 2>>"$T/p.err" | STATE_DIR=$T/p esi-resolve 2>>"$T/p.err" |
+			stream-fanout -S "$T/sd" 2>>"$T/p.err" | filter1 2>>"$T/p.err" |
+			STATE_DIR=$T/p filter2 2>>"$T/p.err" | post-discord -s "$T/p" 2>>"$T/p.err"
+	}
+	run --from 700 >"$T/p1"
+	is "$(receipts posted "$T/p1")" 12 "pipeline: 12 kills posted"
+	k7=$(sed -n 7p "$T/fx/killmails.ndjson" | jq .killmail_id)
+	fake_ctl "$z2_url" "{\"republish\":{\"killmail_id\":$k7,\"zkb\":{\"totalValue\":987654321}}}"
+	run >"$T/p2"
+	is "$(grep '"receipt"' "$T/p2" | jq -c '[.receipt.killmail_id, .receipt.status]')" "[$k7,\"edited\"]" \
+		"pipeline: the republished kill edits its message, nothing else moves"
+	is "$(posts | jq -rs --arg k "kill/$k7/" 'map(select(.webhook == "pipe" and .edit)) | length')" 1 \
+		"pipeline: one edit"
+	is "$(shown "$k7")" "988m ISK" "pipeline: the message shows the new value"
+fi
 done_testing
