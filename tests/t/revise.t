@@ -111,6 +111,17 @@ is "$(receipts duplicate "$T/o7")" 1 "unknown message: the revision is a duplica
 grep -q 'revised killmail not posted again: no message of it to edit' "$T/e7"; ok $? "... saying why"
 is "$(posts | jq -s 'map(select(.webhook == "lost")) | length')" 1 "one post, never two"
 
+# --- Slack cannot edit: a revision is a duplicate there, never a second post
+if command -v post-slack >/dev/null && start_fake s slack; then
+	SU=$s_url/services/T0/B0/rev
+	mks() { mk "$1" "$1" "$2" | jq -c --arg u "$SU" '.stream.targets = [{slack: $u}]'; }
+	mks 1 1000000 | post-slack -d "$T/s8" >"$T/o8" 2>"$T/e8"
+	mks 1 2000000 | post-slack -d "$T/s8" >"$T/o8b" 2>"$T/e8b"
+	is "$(receipts posted "$T/o8") $(receipts duplicate "$T/o8b")" "1 1" "slack: posted, then the revision a duplicate"
+	is "$(curl -s "$s_url/_stats" | jq .posts)" 1 "slack: one post"
+	grep -q 'revised killmail not posted again' "$T/e8b"; ok $? "slack: saying why"
+fi
+
 # --- the fake refuses an edit over Discord's limits, as Discord does
 mid=$(curl -s -H 'Content-Type: application/json' -d '{"embeds":[{"title":"t"}]}' "$d_url/api/webhooks/lim/tok?wait=true" | jq -r .id)
 code() { curl -s -o /dev/null -w '%{http_code}' -X PATCH -H 'Content-Type: application/json' -d "$1" "$d_url/api/webhooks/lim/tok/messages/$mid"; }
