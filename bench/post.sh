@@ -98,7 +98,7 @@ part2() {
 	    out.write("%d %.6f\n" % (k, time.time()))
 	    time.sleep(0.01)
 	EOF
-	curl -s "$dl_url/_posts" | jq -r '"\(.body.embeds[0].url | capture("kill/(?<k>[0-9]+)/").k) \(.t)"' >"$T/lat.got"
+	curl -s "$dl_url/_posts" | jq -r '.t as $t | .body.embeds[] | "\(.url | capture("kill/(?<k>[0-9]+)/").k) \($t)"' >"$T/lat.got"
 	python3 - "$T/lat.sent" "$T/lat.got" <<-'EOF'
 	import sys
 	sent = dict(l.split() for l in open(sys.argv[1]))
