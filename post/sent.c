@@ -1,5 +1,6 @@
 /* sent: see sent.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,12 +86,15 @@ compact(void)
 	void *v;
 	long *offs = mem_calloc(at.n + 1, sizeof *offs);
 	json_t *j;
+	int fd;
 
 	while ((v = hash_next(&at, &i)))
 		offs[n++] = (long)HASH_UINT(v) - 1;
 	qsort(offs, n, sizeof *offs, cmp_long);
 	spool_path(tmp, sizeof tmp, ".messages.tmp", "");
-	if (!(M.f = fopen(tmp, "w+")))
+	/* 0600 whatever the umask, as every state file */
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
+	    !(M.f = fdopen(fd, "w+")))
 		log_fatal(EXIT_TEMP, "cannot write %s: %s", tmp, strerror(errno));
 	memset(&M.at, 0, sizeof M.at);
 	M.lines = 0;
