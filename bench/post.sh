@@ -8,6 +8,9 @@
 #    figure; Slack a burst of 3 then 1 per second), from the first line read to
 #    the last post received.  The ceiling is HOOKS x 2.5/s for Discord and
 #    HOOKS x 1/s for Slack; the figure says how close the poster gets.
+#    PARTS=batch: what one Discord webhook carries under 5 requests per
+#    2 s, one post to a message (-m 1: 2.5 kills/s at most, 50 kills) and
+#    batched (-m 10, 500 kills); make bench runs it.
 # 2. Latency, nothing throttling: pairs written one at a time (every 10 ms)
 #    over HOOKS webhooks; latency = the fake's arrival time minus the time the
 #    line was written to the poster's stdin; p50 and p99.
@@ -21,7 +24,7 @@
 #    queue (medians [min-max]), then fdatasync and fsync calls per post
 #    (strace, one run on disk).  The fake Discord is Python and takes about
 #    as much CPU as post-discord: on two cores the wall time is theirs.
-# PARTS selects parts (default "1 2"; "3" is the day).
+# PARTS selects parts (default "1 2"; "3" is the day, "batch" the above).
 . "$(dirname "$0")/../tests/lib.sh"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)	# lib.sh assumes tests/t/
 PATH=$BIN:$PATH
@@ -56,6 +59,30 @@ part1() {
 	throughput slack slack "$s_url/services/T0/" "$s_url"
 }
 
+# What one Discord webhook carries under 5 requests per 2 s.
+partbatch() {
+	start_fake d discord --bucket-limit 5 --bucket-window 2 --quiet
+	one_hook 50 1
+	one_hook 500 10
+}
+
+# one_hook POSTS BATCH: what ONE Discord webhook carries under 5 requests
+# per 2 s, with at most BATCH posts to a message (post-discord -m).
+one_hook() {
+	local t0 t1 n m
+	fake_ctl "$d_url" '{"clear_log":true}'
+	jq -c --arg u "$d_url/api/webhooks/one$2/tok" --argjson n "$1" \
+		'range(1; $n + 1) as $i | .mail.killmail_id = $i | .mail.url = null
+		 | .stream.targets = [{discord: $u}]' "$PAIR" >"$T/one$2.in"
+	t0=$(date +%s.%N)
+	post-discord -m "$2" -d "$T/one$2" <"$T/one$2.in" >/dev/null 2>"$T/one$2.err"
+	t1=$(date +%s.%N)
+	n=$(curl -s "$d_url/_posts" | jq -s 'map(.body.embeds | length) | add')
+	m=$(count "$d_url")
+	printf 'discord, one webhook, --batch %d: %d kills in %d messages in %.2f s = %.1f kills/s\n' \
+		"$2" "$n" "$m" "$(echo "$t1 - $t0" | bc)" "$(echo "$n / ($t1 - $t0)" | bc -l)"
+}
+
 # Latency: a writer that stamps each line, an unthrottled fake.
 part2() {
 	start_fake dl discord --bucket-limit 1000000 --bucket-window 1
@@ -71,7 +98,7 @@ part2() {
 	    out.write("%d %.6f\n" % (k, time.time()))
 	    time.sleep(0.01)
 	EOF
-	curl -s "$dl_url/_posts" | jq -r '"\(.body.embeds[0].url | capture("kill/(?<k>[0-9]+)/").k) \(.t)"' >"$T/lat.got"
+	curl -s "$dl_url/_posts" | jq -r '.t as $t | .body.embeds[] | "\(.url | capture("kill/(?<k>[0-9]+)/").k) \($t)"' >"$T/lat.got"
 	python3 - "$T/lat.sent" "$T/lat.got" <<-'EOF'
 	import sys
 	sent = dict(l.split() for l in open(sys.argv[1]))

@@ -58,8 +58,10 @@
 # FULL=1 (RUNS_LONG=RUNS) about 30, QUICK=1 (one run of each on an even
 # 1-in-5 sample of the day) about 3.  PARTS selects parts, in this order:
 # fanout floors day1k daymix split baseline day10k disk latency
-# latency-tmpfs reload (daymix: the day warm with the 1,000 streams of
-# bench/streams/mix.py).
+# latency-tmpfs reload batch (daymix: the day warm with the 1,000 streams of
+# bench/streams/mix.py; batch (bench/post.sh): what one Discord webhook
+# carries under 5 requests per 2 s, one kill to a message and batched,
+# about 40 s).
 #
 # Nothing is asserted: the table is printed and written with table.md,
 # table.csv and every run as JSON (runs.jsonl) to results/bench-DATE/ (OUT=
@@ -466,7 +468,7 @@ export USER_AGENT="insight-bench/1 (bench@example.invalid)"
 	idle
 } >"$OUT/meta"
 
-for p in ${PARTS:-fanout floors day1k daymix split baseline day10k disk latency latency-tmpfs reload}; do
+for p in ${PARTS:-fanout floors day1k daymix split baseline day10k disk latency latency-tmpfs reload batch}; do
 	LEAN=1
 	case $p in
 	fanout) SETS=${SETS:-${QUICK:+1000}} DATA=$DATA "$ROOT/bench/streams.sh" "$BIN" |
@@ -481,6 +483,8 @@ for p in ${PARTS:-fanout floors day1k daymix split baseline day10k disk latency 
 	latency) latency disk "$RUNS" ;;
 	latency-tmpfs) latency tmpfs "$RUNS_LONG" ;;
 	reload) reload ;;
+	batch) say "batching: one Discord webhook at 5 requests per 2 s (bench/post.sh)"
+		BIN=$BIN PARTS=batch "$ROOT/bench/post.sh" | tee "$OUT/batch.txt" ;;
 	*) say "unknown part $p" ;;
 	esac
 done

@@ -128,9 +128,11 @@ http_request(struct http *h, const char *method, const char *url,
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
-	if (!strcmp(method, "POST")) {
+	if (!strcmp(method, "POST") || !strcmp(method, "PATCH")) {
 		j->reqbody = mem_strndup(body ? body : "", len);
 		curl_easy_setopt(e, CURLOPT_POST, 1L);
+		if (*method == 'P' && method[1] == 'A')	/* a body like POST's */
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PATCH");
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->reqbody);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)len);
 		j->hdrs = curl_slist_append(j->hdrs, "Expect:");

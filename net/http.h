@@ -46,7 +46,8 @@ struct http_opts {
 
 struct http *http_new(const struct http_opts *o);
 void http_free(struct http *h);
-/* Queue a request.  method "GET" or "POST"; body may be NULL; headers is a
+/* Queue a request.  method "GET", "POST" or "PATCH" (a body, as POST);
+ * body may be NULL; headers is a
  * NULL-terminated list of "Name: value" or NULL.  Copies what it needs. */
 void http_request(struct http *h, const char *method, const char *url,
     const char *body, size_t len, const char *const *headers,

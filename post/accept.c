@@ -15,6 +15,7 @@
 #include "post/dedupe.h"
 #include "post/engine.h"
 #include "post/keyset.h"
+#include "post/sent.h"
 #include "post/spool.h"
 
 /* The posts of this turn, queued once their segment is durable. */
@@ -30,7 +31,7 @@ static struct keyset warned;	/* (stream, reason) said once */
 static void
 batch_add(struct hook_job *j, const char *target, json_int_t accepted, const json_t *body)
 {
-	spool_add(target, j->stream, j->kill, accepted, body, &j->at);
+	spool_add(target, j->stream, j->kill, accepted, j->edit[0] ? j->edit : NULL, body, &j->at);
 	j->hook->batched++;
 	if (B.tail)
 		B.tail->next = j;
@@ -106,13 +107,66 @@ refusal(const struct hook *h, int queue, const char **status)
 	return NULL;
 }
 
-/* A post for h: dedupe, then this turn's segment (body is stolen). */
+/* A revision of a killmail posted to h (key k) whose post now reads body
+ * (fingerprint fp): an edit of the message that holds it, queued like a
+ * post.  The message's body is what the edit makes it at once, so that a
+ * later revision builds on this one.  -1 when there is no message to edit
+ * (not known, or the platform cannot edit) or the edit would not fit. */
+static int
+revise(struct hook_job *j, struct hook *h, const char *tw, const json_t *body,
+    unsigned long long k, uint64_t fp)
+{
+	char id[32], why[128];
+	const char *status;
+	size_t idx;
+	json_t *msg, *patch = NULL;
+
+	if (!engine.pf->edit || refusal(h, 1, &status) || !(msg = sent_get(k, id, sizeof id, &idx)))
+		return -1;
+	if (!(patch = engine.pf->edit(msg, idx, body)))
+		log_warn("revised killmail not edited: its message would be over a limit "
+		    "killmail_id=%" JSON_INTEGER_FORMAT " url=%s", j->kill, h->label);
+	else if (json_object_update(msg, patch), engine.pf->check(msg, why, sizeof why) < 0) {
+		log_warn("revised killmail not edited: %s killmail_id=%" JSON_INTEGER_FORMAT
+		    " url=%s", why, j->kill, h->label);
+		json_decref(patch);
+		patch = NULL;
+	}
+	if (!patch) {
+		json_decref(msg);
+		return -1;
+	}
+	sent_update(k, msg);
+	json_decref(msg);
+	j->hook = h;
+	snprintf(j->edit, sizeof j->edit, "%s", id);
+	batch_add(j, tw, (json_int_t)(unsigned)clock_wall(), patch);
+	json_decref(patch);
+	dedupe_add(k, fp);
+	engine.revised++;
+	log_info("revised killmail, its message is edited killmail_id=%" JSON_INTEGER_FORMAT
+	    " url=%s", j->kill, h->label);
+	return 0;
+}
+
+/* A post for h: dedupe (a revision edits the post made), then this
+ * turn's segment (body is stolen). */
 static void
 accept_hook(struct hook_job *j, struct hook *h, const char *tw, json_t *body)
 {
 	const char *status, *why;
+	unsigned long long k = dedupe_key(h->id, j->kill);
+	uint64_t fp = dedupe_print_of(body), was;
 
-	if (dedupe_seen(dedupe_key(h->id, j->kill))) {
+	if (dedupe_seen(k)) {
+		was = dedupe_print(k);
+		if (was && was != fp && revise(j, h, tw, body, k, fp) == 0) {
+			json_decref(body);
+			return;
+		}
+		if (was && was != fp)
+			log_info("revised killmail not posted again: no message of it to edit "
+			    "killmail_id=%" JSON_INTEGER_FORMAT " url=%s", j->kill, h->label);
 		engine.dup++;
 		letter_receipt(j, "duplicate", 0, NULL);
 		json_decref(body);
@@ -123,7 +177,7 @@ accept_hook(struct hook_job *j, struct hook *h, const char *tw, json_t *body)
 		j->hook = h;
 		batch_add(j, tw, (json_int_t)(unsigned)clock_wall(), body);
 		json_decref(body);
-		dedupe_add(dedupe_key(h->id, j->kill));
+		dedupe_add(k, fp);
 	}
 }
 
@@ -278,7 +332,7 @@ requeue(struct hook_job *j, json_t *entry)
 		return;
 	}
 	if (!dedupe_known(dedupe_key(h->id, j->kill)))
-		dedupe_add(dedupe_key(h->id, j->kill));
+		dedupe_add(dedupe_key(h->id, j->kill), 0);
 	j->hook = h;
 	if (j->seg)
 		hook_push(j);
@@ -293,9 +347,13 @@ static struct hook_job *
 entry_job(json_t *e)
 {
 	const char *sid = json_string_value(json_object_get(e, "stream"));
-
-	return hook_job_new(sid ? sid : "?",
+	const char *edit = json_string_value(json_object_get(e, "edit"));
+	struct hook_job *j = hook_job_new(sid ? sid : "?",
 	    json_integer_value(json_object_get(e, "killmail_id")));
+
+	if (edit)
+		snprintf(j->edit, sizeof j->edit, "%s", edit);
+	return j;
 }
 
 /* A post of a segment, back in its queue. */

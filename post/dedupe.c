@@ -1,6 +1,7 @@
 /* dedupe: see dedupe.h. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 static struct {
 	double window;
 	struct keyset seen;
+	struct hash prints;	/* key -> fingerprint of the post (| 1), when known */
 	FILE *f;
 	struct buf keys;	/* lines waiting for their segment's sync */
 	long appended;		/* lines since the file was compacted */
@@ -46,9 +48,11 @@ dedupe_compact(void)
 		log_fatal(EXIT_TEMP, "cannot write %s: %s", tmp, strerror(errno));
 	for (size_t i = 0; i < D.seen.cap; i++)
 		if (D.seen.k[i] && dedupe_live(D.seen.t[i])) {
-			fprintf(f, "%u %016llx\n", D.seen.t[i], D.seen.k[i]);
+			fprintf(f, "%u %016llx %016llx\n", D.seen.t[i], D.seen.k[i],
+			    (unsigned long long)dedupe_print(D.seen.k[i]));
 			keyset_put(&live, D.seen.k[i], D.seen.t[i]);
-		}
+		} else if (D.seen.k[i])
+			hash_del_int(&D.prints, D.seen.k[i]);
 	if (fflush(f) || fdatasync(fileno(f)) < 0 || fclose(f) ||
 	    rename(tmp, spool_path(p, sizeof p, "dedupe", "")) < 0)
 		log_fatal(EXIT_TEMP, "cannot write %s: %s", p, strerror(errno));
@@ -65,29 +69,38 @@ void
 dedupe_open(double window)
 {
 	char p[1200];
+	char line[80];
+	int n;
 	unsigned t;
-	unsigned long long k;
+	unsigned long long k, fp;
 	FILE *f = fopen(spool_path(p, sizeof p, "dedupe", ""), "r");
 
 	D.window = window;
-	while (f && fscanf(f, "%u %llx", &t, &k) == 2)
-		if (dedupe_live(t))
+	/* "<time> <key>", and since revisions are edited " <fingerprint>" */
+	while (f && fgets(line, sizeof line, f))
+		if ((n = sscanf(line, "%u %llx %llx", &t, &k, &fp)) >= 2 && dedupe_live(t)) {
 			keyset_put(&D.seen, k, t);
+			if (n == 3 && fp)
+				hash_put_int(&D.prints, k ? k : 1, HASH_INT(fp | 1));
+		}
 	if (f)
 		fclose(f);
 	dedupe_compact();
 }
 
 void
-dedupe_add(unsigned long long k)
+dedupe_add(unsigned long long k, uint64_t fp)
 {
-	char line[40];
+	char line[60];
 	unsigned t = (unsigned)clock_wall();
 
 	if (D.window <= 0)
 		return;
 	keyset_put(&D.seen, k, t);
-	buf_add(&D.keys, line, snprintf(line, sizeof line, "%u %016llx\n", t, k ? k : 1));
+	if (fp)
+		hash_put_int(&D.prints, k ? k : 1, HASH_INT(fp | 1));
+	buf_add(&D.keys, line, snprintf(line, sizeof line, "%u %016llx %016llx\n", t, k ? k : 1,
+	    (unsigned long long)(fp ? fp | 1 : 0)));
 	D.appended++;
 }
 
@@ -126,6 +139,22 @@ dedupe_known(unsigned long long k)
 	return keyset_get(&D.seen, k) != 0;
 }
 
+uint64_t
+dedupe_print(unsigned long long k)
+{
+	return (uint64_t)HASH_UINT(hash_get_int(&D.prints, k ? k : 1));
+}
+
+uint64_t
+dedupe_print_of(const json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+	uint64_t h = hash_fnv1a(s ? s : "", s ? strlen(s) : 0);
+
+	free(s);
+	return h | 1;
+}
+
 size_t
 dedupe_count(void)
 {
@@ -135,5 +164,6 @@ dedupe_count(void)
 void
 dedupe_close(void)
 {
+	hash_free(&D.prints);
 	fclose(D.f);
 }

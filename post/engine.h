@@ -23,6 +23,7 @@ struct engine {
 	double deadline, global_until, invalid_since;
 	long invalid;
 	unsigned long posted, limited, retried, dead, rejected, expired, dup, malformed;
+	unsigned long revised, edited;	/* revisions queued as edits; edits answered */
 	struct mark mark;	/* -C: the newest mark of the turn ... */
 	int marked;		/* ... when there is one */
 	long long committed;	/* the position written last */

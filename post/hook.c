@@ -184,6 +184,7 @@ hook_pop(struct hook *h)
 	if (!(h->head = j->next))
 		h->tail = NULL;
 	j->next = NULL;
+	h->solo -= h->solo > 0;
 	h->queued--;
 	H.queued--;
 	return j;

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "lib/backoff.h"
+#include "lib/buf.h"
 #include "net/http.h"
 #include "post/spool.h"
 
@@ -24,6 +25,7 @@ struct hook_job {		/* a queued post; its text stays in the segment */
 	json_int_t kill;
 	double t0;		/* when accepted (monotonic), for receipts' ms */
 	double ktime;		/* the kill's time (unix), 0 unknown: metrics */
+	char edit[32];		/* an edit of this message id, not a new post */
 	char stream[];		/* the stream id, for receipts */
 };
 
@@ -41,6 +43,8 @@ struct hook {
 	struct hook_job *head, *tail;
 	long queued, batched;	/* jobs in its queue; in the turn's segment */
 	int busy, dead;
+	int sending;		/* posts in the request in flight (a batch) */
+	int solo;		/* posts to send one by one (a batch was refused) */
 	int platform;		/* on one of the platform's own hosts */
 	int silent;		/* requests in a row that got no answer */
 	int warned;		/* said once that its "global" 429 is its own */
@@ -48,6 +52,7 @@ struct hook {
 	double down_until;	/* unreachable: its posts go to dead/ until then */
 	struct hook_bucket *bucket;
 	struct backoff bo;
+	struct buf sent;	/* the body in flight, when the platform edits */
 };
 
 /* The back-off of every webhook (first and longest, seconds), the longest

@@ -12,12 +12,18 @@
  *                       platform has answered it
  *   spool/<name>.json   one post put back by hand (a dead letter, or a spool
  *                       file of an older version): the replay makes it a
- *                       segment of its own, <name>.ndjson
+ *                       segment of its own, <name>.ndjson; a post with
+ *                       "edit":"<message id>" (before its body) is an edit
+ *                       of that message (a revised killmail), sent as PATCH
  *   dead/<name>.json    {"status","reason","http","attempts","time","post"}
- *   dedupe              "<unix time> <key>" per accepted post, key = hash of
- *                       (webhook URL, killmail_id); compacted as it grows
+ *   dedupe              "<unix time> <key> <fingerprint>" per accepted post,
+ *                       key = hash of (webhook URL, killmail_id), the
+ *                       fingerprint a hash of the post (a different one is
+ *                       a revision); compacted as it grows
  *   dead-hooks          "<webhook hash> <unix time> <label> <reason>" per dead
  *                       webhook
+ *   messages            Discord: the messages made, their ids and bodies,
+ *                       for the edits of revised killmails (sent.h)
  *
  * Ordering of the durable steps, and why (kill -9 may land anywhere):
  * accept = write the turn's posts to a new segment (a temporary file, ONE
@@ -65,6 +71,7 @@
 #include "json/mark.h"
 #include "post/dedupe.h"
 #include "post/engine.h"
+#include "post/sent.h"
 #include "post/spool.h"
 
 #define BATCH 256		/* input lines per turn: one segment, one fdatasync */
@@ -218,6 +225,9 @@ metrics_setup(void)
 	    "posts refused (by us or the platform)");
 	metrics_counter("expired", NULL, &engine.expired, "posts given up after their attempts");
 	metrics_counter("duplicates", NULL, &engine.dup, "posts dropped by the dedupe window");
+	metrics_counter("revised", NULL, &engine.revised,
+	    "revised killmails whose message is queued for an edit");
+	metrics_counter("edited", NULL, &engine.edited, "messages edited for a revised killmail");
 	metrics_gauge("kill_to_post_last_seconds", NULL, &engine.k2p_last,
 	    "from the last posted kill to its post");
 	metrics_custom("kill_to_post_seconds", "summary",
@@ -248,6 +258,8 @@ setup(const struct post_platform *pf, const struct post_conf *c)
 	line_init(&lr, 0, 0);
 	metrics_setup();
 	dedupe_open(c->window);
+	if (pf->edit)
+		sent_open(c->window);
 	hook_dead_load();
 	spool_clean();
 	accept_replay();
@@ -307,6 +319,7 @@ post_run(const struct post_platform *pf, const struct post_conf *c)
 	if (!http_inflight(engine.http))
 		http_free(engine.http);
 	dedupe_close();
+	sent_close();
 	line_free(&lr);
 	accept_free();
 	return EXIT_DONE;
@@ -316,7 +329,7 @@ post_run(const struct post_platform *pf, const struct post_conf *c)
 static const char usage_fmt[] =
     "usage: %1$s [-hVvqCn] [-s DIR] [-p N] [-a N] [-b SECONDS] [-B SECONDS]\n"
     "       %3$*2$s [-i SECONDS] [-w DURATION] [-g DURATION] [-t SECONDS]\n"
-    "       %3$*2$s [-Q N] [-I N] [-G DURATION] [-W DURATION] [-u N]\n"
+    "       %3$*2$s [-Q N] [-I N] [-G DURATION] [-W DURATION] [-u N] [-m N]\n"
     "       %3$*2$s < pairs > receipts\n"
     "\n"
     "Delivers each pair to its webhooks, through a spool on disk.\n"
@@ -341,6 +354,9 @@ static const char usage_fmt[] =
     "                          rate-limit bucket (300s)\n"
     "  -u, --unreachable N     requests without an answer in a row before a\n"
     "                          webhook counts as unreachable (3)\n"
+    "  -m, --batch N           most posts in one message when a webhook's queue\n"
+    "                          holds several (10, the most Discord takes); 1: one\n"
+    "                          post per message\n"
     "  -C, --commit            the end of the pipeline: the commit marks'\n"
     "                          positions to STATE_DIR/redisq-pull.commit\n"
     "  -n, --dry-run           send nothing: write each post as it would be\n"
@@ -371,14 +387,14 @@ post_main(int argc, char **argv, const struct post_platform *pf, double interval
 		{ "invalid-max", 1, NULL, 'I' }, { "global-max", 1, NULL, 'G' },
 		{ "wait-max", 1, NULL, 'W' }, { "unreachable", 1, NULL, 'u' },
 		{ "commit", 0, NULL, 'C' }, { "dry-run", 0, NULL, 'n' },
-		OPT_LONG, { 0 } };
+		{ "batch", 1, NULL, 'm' }, OPT_LONG, { 0 } };
 	struct post_conf c = { conf_str(NULL, "STATE_DIR", "var"), 64, 8, 1, 300,
-		interval, 86400, 5, 15000, 10000, 1000, 60, 300, 3, 0, 0 };
+		interval, 86400, 5, 15000, 10000, 1000, 60, 300, 3, 0, 0, 10 };
 	char usage[3072];
 	int o;
 
 	snprintf(usage, sizeof usage, usage_fmt, log_prog, (int)strlen(log_prog), "");
-	while ((o = getopt_long(argc, argv, "a:b:B:Cd:g:G:i:I:np:Q:s:t:u:w:W:" OPT_SHORT,
+	while ((o = getopt_long(argc, argv, "a:b:B:Cd:g:G:i:I:m:np:Q:s:t:u:w:W:" OPT_SHORT,
 	    lo, NULL)) != -1)
 		switch (o) {
 		case 'C': c.commit = 1; break;
@@ -391,6 +407,7 @@ post_main(int argc, char **argv, const struct post_platform *pf, double interval
 		case 'G': c.global_max = duration(optarg, "-G"); break;
 		case 'i': c.interval = conf_num(optarg, NULL, 0); break;
 		case 'I': c.invalid_max = conf_long(optarg, NULL, 0); break;
+		case 'm': c.batch = conf_long(optarg, NULL, 0); break;
 		case 'p': c.parallel = conf_long(optarg, NULL, 0); break;
 		case 'Q': c.max_queue = conf_long(optarg, NULL, 0); break;
 		case 't': c.timeout_ms = conf_num(optarg, NULL, 0) * 1000; break;
@@ -401,8 +418,9 @@ post_main(int argc, char **argv, const struct post_platform *pf, double interval
 		}
 	if (optind != argc)
 		opt_usage(usage);
-	if (c.parallel < 1 || c.attempts < 1 || c.max_queue < 1 || c.unreachable < 1)
-		log_fatal(EXIT_PERM, "--parallel, --attempts, --max-queue and --unreachable "
-		    "must be at least 1");
+	if (c.parallel < 1 || c.attempts < 1 || c.max_queue < 1 || c.unreachable < 1 ||
+	    c.batch < 1 || c.batch > 10)
+		log_fatal(EXIT_PERM, "--parallel, --attempts, --max-queue, --unreachable and "
+		    "--batch must be at least 1, --batch at most 10");
 	return post_run(pf, &c);
 }

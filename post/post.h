@@ -33,6 +33,7 @@ struct post_answer {
 	int global;		/* POST_WAIT: every webhook waits */
 	int invalid;		/* counts towards Discord's invalid-request limit */
 	char why[256];		/* the platform's message; never a URL */
+	char id[32];		/* POST_OK: the id of the message, when the answer names it */
 };
 
 struct post_platform {
@@ -44,6 +45,14 @@ struct post_platform {
 	int (*check)(const json_t *body, char *why, size_t n);
 	void (*url)(const char *hook, struct buf *out);	/* what to POST to */
 	void (*judge)(const struct http_resp *r, struct post_answer *a);
+	/* Join a post to a batch of posts sent as one message (render.h);
+	 * NULL: one post per message. */
+	int (*merge)(json_t *batch, const json_t *body, int max);
+	/* Edits (render.h), NULL when the platform cannot edit a message:
+	 * the URL that edits message id of a webhook; the body of the edit
+	 * that makes message msg show body in place of its post idx. */
+	void (*edit_url)(const char *hook, const char *id, struct buf *out);
+	json_t *(*edit)(const json_t *msg, size_t idx, const json_t *body);
 };
 
 struct post_conf {
@@ -63,6 +72,7 @@ struct post_conf {
 	int unreachable;	/* requests in a row without an answer: unreachable */
 	int commit;		/* -C: the marks' positions to redisq-pull.commit */
 	int dry_run;		/* -n: each post rendered to stdout, none sent */
+	int batch;		/* most posts in one message; 1: no batching */
 };
 
 /* Run until end of input (every queue drained) or SIGTERM; returns the exit

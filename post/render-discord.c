@@ -212,3 +212,59 @@ render_discord_check(const json_t *body, char *why, size_t n)
 	if (total > 6000) FAIL("embeds total %zu over 6000", total);
 	return 0;
 }
+
+/* ---- Batching ---- */
+
+/* Everything but the embeds is the same: one name, avatar, content and
+ * mentions for the whole message. */
+static int
+discord_alike(const json_t *a, const json_t *b)
+{
+	const char *k;
+	const json_t *v;
+
+	if (json_object_size(a) != json_object_size(b))
+		return 0;
+	json_object_foreach((json_t *)a, k, v)
+		if (strcmp(k, "embeds") && !json_equal(v, json_object_get(b, k)))
+			return 0;
+	return 1;
+}
+
+int
+render_discord_merge(json_t *batch, const json_t *body, int max)
+{
+	json_t *es = json_object_get(batch, "embeds"), *more = json_object_get(body, "embeds");
+	size_t n = json_array_size(es), i;
+	char why[128];
+
+	if (!json_array_size(more) || !n || !discord_alike(batch, body) ||
+	    n + json_array_size(more) > (size_t)max)
+		return -1;
+	json_array_extend(es, more);
+	if (render_discord_check(batch, why, sizeof why) < 0) {
+		for (i = json_array_size(es); i > n; i--)
+			json_array_remove(es, i - 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- Edits ---- */
+
+json_t *
+render_discord_edit(const json_t *msg, size_t idx, const json_t *body)
+{
+	const json_t *es = json_object_get(msg, "embeds"), *be = json_object_get(body, "embeds");
+	json_t *n;
+
+	if (json_array_size(es) && json_array_size(be) == 1 && idx < json_array_size(es)) {
+		n = json_deep_copy(es);
+		json_array_set(n, idx, json_array_get(be, 0));
+		return json_pack("{s:o}", "embeds", n);
+	}
+	if (!json_array_size(es) && !json_array_size(be) && idx == 0 &&
+	    json_is_string(json_object_get(body, "content")))
+		return json_pack("{s:O}", "content", json_object_get(body, "content"));
+	return NULL;
+}

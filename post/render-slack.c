@@ -196,3 +196,33 @@ render_slack_check(const json_t *body, char *why, size_t n)
 			return -1;
 	return 0;
 }
+
+/* ---- Batching ---- */
+
+/* The attachments of posts with the same settings; their texts (the
+ * notification, and the line above the attachments) one per line. */
+int
+render_slack_merge(json_t *batch, const json_t *body, int max)
+{
+	json_t *as = json_object_get(batch, "attachments"), *more = json_object_get(body, "attachments");
+	const char *t0 = render_str(batch, "text"), *t1 = render_str(body, "text");
+	size_t n = json_array_size(as), i;
+	json_t *old;
+	char why[128];
+
+	if (!json_array_size(more) || !n || !t0 || !t1 || json_object_get(batch, "blocks") ||
+	    json_object_get(body, "blocks") || n + json_array_size(more) > (size_t)max ||
+	    !json_equal(json_object_get(batch, "unfurl_links"), json_object_get(body, "unfurl_links")))
+		return -1;
+	old = json_incref(json_object_get(batch, "text"));
+	json_object_set_new(batch, "text", json_sprintf("%s\n%s", t0, t1));
+	json_array_extend(as, more);
+	if (render_len_of(batch, "text", NULL) > 3000 || render_slack_check(batch, why, sizeof why) < 0) {
+		for (i = json_array_size(as); i > n; i--)
+			json_array_remove(as, i - 1);
+		json_object_set_new(batch, "text", old);
+		return -1;
+	}
+	json_decref(old);
+	return 0;
+}

@@ -7,26 +7,88 @@
 #include "lib/backoff.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "json/ndjson.h"
+#include "post/dedupe.h"
 #include "post/engine.h"
+#include "post/sent.h"
 #include "post/spool.h"
 
 static void on_answer(void *arg, struct http_resp *r);
+
+/* The body of job j as spooled (a buffer the next read reuses). */
+static const char *
+job_body(struct hook_job *j, size_t *n)
+{
+	*n = j->at.len - j->at.boff - 1;
+	return spool_read(j->seg, &j->at, j->at.boff, *n);
+}
+
+/* The posts at the head of h's queue that fit one message with the head,
+ * in order, into out; how many (1: the head alone, out untouched).  A
+ * queue of one, or posts to send alone since a batch was refused, make
+ * no batch. */
+static int
+batch(struct hook *h, struct buf *out)
+{
+	json_t *b, *p;
+	size_t n;
+	const char *t;
+	int k = 1;
+
+	if (!engine.pf->merge || engine.c->batch < 2 || h->solo || !h->head->next ||
+	    h->head->edit[0])
+		return 1;
+	t = job_body(h->head, &n);
+	if (!(b = json_loadb(t, n, JSON_ALLOW_NUL, NULL)))
+		return 1;
+	for (struct hook_job *j = h->head->next; j && !j->edit[0] && k < engine.c->batch;
+	    j = j->next, k++) {
+		t = job_body(j, &n);
+		p = json_loadb(t, n, JSON_ALLOW_NUL, NULL);
+		if (!p || engine.pf->merge(b, p, engine.c->batch) < 0) {
+			json_decref(p);
+			break;
+		}
+		json_decref(p);
+	}
+	if (k > 1)
+		ndjson_dump(out, b);
+	json_decref(b);
+	return k;
+}
 
 static void
 send_head(struct hook *h, double now)
 {
 	static const char *hdrs[] = { "Content-Type: application/json", NULL };
 	struct hook_job *j = h->head;
-	struct buf u = { 0 };
+	struct buf u = { 0 }, b = { 0 };
+	const char *body;
+	size_t n;
+	int k = batch(h, &b);
 
-	const char *body = spool_read(j->seg, &j->at, j->at.boff, j->at.len - j->at.boff - 1);
-
-	engine.pf->url(h->url, &u);
-	j->attempts++;
+	body = k > 1 ? b.p : job_body(j, &n);
+	n = k > 1 ? b.len : n;
+	if (j->edit[0])
+		engine.pf->edit_url(h->url, j->edit, &u);
+	else
+		engine.pf->url(h->url, &u);
+	/* A new message's body, kept for its id to come (edits). */
+	h->sent.len = 0;
+	if (engine.pf->edit && !j->edit[0])
+		buf_add(&h->sent, body, n);
+	h->sending = k;
+	for (int i = 0; i < k; i++, j = j->next) {
+		j->attempts++;
+		log_trace("send", (long long)j->kill, j->stream);
+	}
+	if (k > 1)
+		log_debug("batch url=%s posts=%d bytes=%zu", h->label, k, n);
 	hook_sent(h, now);
-	log_trace("send", (long long)j->kill, j->stream);
-	http_request(engine.http, "POST", u.p, body, j->at.len - j->at.boff - 1, hdrs, on_answer, h);
+	http_request(engine.http, h->head->edit[0] ? "PATCH" : "POST", u.p, body, n, hdrs,
+	    on_answer, h);
 	buf_free(&u);
+	buf_free(&b);
 }
 
 /* 401, 403 and 429 count against Discord's 10,000 per 10 minutes per IP:
@@ -101,9 +163,11 @@ answer_retry(struct hook *h, const struct http_resp *r, const struct post_answer
 	double d;
 
 	if (h->head->attempts >= engine.c->attempts) {
-		log_warn("giving up after %d attempts url=%s http=%ld reason=\"%s\"",
-		    h->head->attempts, h->label, r->status, a->why);
-		letter_dead(hook_pop(h), NULL, "expired", r->status, a->why);
+		log_warn("giving up after %d attempts url=%s http=%ld posts=%d reason=\"%s\"",
+		    h->head->attempts, h->label, r->status, h->sending, a->why);
+		/* every post of the message was tried as often */
+		for (int i = 0; i < h->sending && h->head; i++)
+			letter_dead(hook_pop(h), NULL, "expired", r->status, a->why);
 		return;
 	}
 	engine.retried++;
@@ -113,14 +177,51 @@ answer_retry(struct hook *h, const struct http_resp *r, const struct post_answer
 	    h->label, r->status, h->head->attempts, d, a->why);
 }
 
+/* The platform made message id of the posts in flight on h: kept, so
+ * that a revision of one of them edits it. */
+static void
+answer_message(struct hook *h, const char *id)
+{
+	unsigned long long keys[16];
+	json_t *body;
+	int n = 0;
+
+	if (!engine.pf->edit || !*id || h->head->edit[0] || !h->sent.len ||
+	    !(body = json_loadb(h->sent.p, h->sent.len, JSON_ALLOW_NUL, NULL)))
+		return;
+	for (struct hook_job *j = h->head; j && n < h->sending && n < 16; j = j->next)
+		keys[n++] = dedupe_key(h->id, j->kill);
+	sent_put(id, keys, (size_t)n, body);
+	json_decref(body);
+}
+
+/* j was delivered: its receipt, and the time from its kill. */
+static void
+answer_posted(struct hook_job *j, const struct http_resp *r)
+{
+	hook_job_done(j);
+	if (j->edit[0]) {
+		engine.edited++;
+		letter_receipt(j, "edited", r->status, NULL);
+		free(j);
+		return;
+	}
+	engine.posted++;
+	if (j->ktime > 0) {
+		engine.k2p_last = clock_wall() - j->ktime;
+		engine.k2p_sum += engine.k2p_last;
+		engine.k2p_n++;
+	}
+	letter_receipt(j, "posted", r->status, NULL);
+	free(j);
+}
+
 static void
 on_answer(void *arg, struct http_resp *r)
 {
 	struct hook *h = arg;
 	struct post_answer a = { 0 };
 	double now = clock_mono();
-	struct hook_job *j;
-
 	h->busy = 0;
 	if (engine.pf->ratelimit_headers)
 		hook_ratelimit(h, r, now);
@@ -137,23 +238,22 @@ on_answer(void *arg, struct http_resp *r)
 		answer_silent(h, &a, now);
 	else if (a.v == POST_OK) {
 		backoff_reset(&h->bo);
-		j = hook_pop(h);
-		hook_job_done(j);
-		engine.posted++;
-		if (j->ktime > 0) {
-			engine.k2p_last = clock_wall() - j->ktime;
-			engine.k2p_sum += engine.k2p_last;
-			engine.k2p_n++;
-		}
-		letter_receipt(j, "posted", r->status, NULL);
-		free(j);
+		answer_message(h, a.id);
+		for (int i = 0; i < h->sending && h->head; i++)
+			answer_posted(hook_pop(h), r);
 	} else if (a.v == POST_WAIT)
 		answer_wait(h, &a, now);
 	else if (a.v == POST_RETRY)
 		answer_retry(h, r, &a, now);
 	else if (a.v == POST_GONE)
 		letter_kill_hook(h, r->status, a.why);
-	else {
+	else if (h->sending > 1) {
+		/* One post may be what the platform refuses: each alone, so
+		 * that the others are posted and only that one is rejected. */
+		log_warn("batch rejected, its posts go one by one url=%s posts=%d http=%ld "
+		    "reason=\"%s\"", h->label, h->sending, r->status, a.why);
+		h->solo = h->sending;
+	} else {
 		log_warn("post rejected url=%s http=%ld reason=\"%s\"", h->label, r->status, a.why);
 		letter_dead(hook_pop(h), NULL, "rejected", r->status, a.why);
 	}

@@ -313,10 +313,13 @@ spool_read(struct spool_seg *s, const struct spool_pos *pos, size_t at, size_t n
  * back. */
 void
 spool_add(const char *target, const char *stream, json_int_t kill,
-    json_int_t accepted, const json_t *body, struct spool_pos *at)
+    json_int_t accepted, const char *edit, const json_t *body, struct spool_pos *at)
 {
 	json_t *head = json_pack("{s:s,s:s,s:I,s:I}", "target", target,
 	    "stream", stream, "killmail_id", kill, "accepted", accepted);
+
+	if (edit)
+		json_object_set_new(head, "edit", json_string(edit));
 
 	at->off = (off_t)S.text.len;
 	ndjson_dump(&S.text, head);

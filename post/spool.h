@@ -35,9 +35,10 @@ void spool_dead_name(char *buf, size_t n, const struct spool_seg *s, unsigned id
 /* Remove the temporary files of a run killed while it wrote them. */
 void spool_clean(void);
 
-/* One post into the segment in the making, body last; *at is its place. */
+/* One post into the segment in the making, body last; *at is its place.
+ * edit: the id of the message it edits, or NULL for a new post. */
 void spool_add(const char *target, const char *stream, json_int_t kill,
-    json_int_t accepted, const json_t *body, struct spool_pos *at);
+    json_int_t accepted, const char *edit, const json_t *body, struct spool_pos *at);
 /* Bytes of the segment in the making. */
 size_t spool_pending(void);
 /* Write the segment in the making as name (NULL: a new name); its

@@ -78,7 +78,7 @@ main(int argc, char **argv)
 	static const char *const before[] = { "discord", NULL };
 	static const char *const hosts[] = { "hooks.slack.com", NULL };
 	static const struct post_platform pf = { "slack", before, 0, hosts,
-		render_slack, render_slack_check, url, judge };
+		render_slack, render_slack_check, url, judge, render_slack_merge, NULL, NULL };
 
 	log_init(argv[0]);
 	return post_main(argc, argv, &pf, 1);

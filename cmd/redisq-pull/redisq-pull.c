@@ -10,7 +10,8 @@
  * sequence_updated makes it fetch that older number once more; what a
  * package fetched again names is not followed, so a chain of such files
  * costs one request each and a cycle ends.  Killmails already written are
- * dropped (bounded memory).  The cursor (the next number to fetch) is saved
+ * dropped (bounded memory), unless their zkb changed (a revision: a new
+ * value or label), which goes on.  The cursor (the next number to fetch) is saved
  * atomically after each line.
  *
  * With --marks it writes commit marks (json/mark.h) among the packages,
@@ -104,18 +105,30 @@ struct puller {
 	char commit_path[4096], epoch_path[4096];
 	char host[256];			/* of the base URL, for warnings */
 	/* metrics: how far behind the head, and what it cost */
-	unsigned long written, dups, requests, failed, limited;
+	unsigned long written, dups, revised, requests, failed, limited;
 	double lag_seq, lag_sec, head_g, next_g, uploaded, head_every, head_at;
 	double failing_since;		/* wall time the failures began; 0: none */
 	int at_head;			/* the last answer was the head's 404 */
 };
 
-/* 1 when id was seen; else remember it and 0. */
+/* What dedupe_check found: a killmail new, written already as it is, or
+ * written with another zkb (a revision zKillboard republished). */
+enum { DEDUPE_NEW, DEDUPE_SAME, DEDUPE_REVISED };
+
+/* Was id written, and with the zkb of fingerprint fp?  Remembers fp. */
 static int
-dedupe_check(struct dedupe *d, long long id)
+dedupe_check(struct dedupe *d, long long id, uint64_t fp)
 {
-	if (hash_get_int(&d->gen[0], (uint64_t)id) || hash_get_int(&d->gen[1], (uint64_t)id))
-		return 1;
+	void *item = HASH_INT(fp | 1);	/* never NULL */
+	void *y = hash_get_int(&d->gen[0], (uint64_t)id);
+	void *o = y ? y : hash_get_int(&d->gen[1], (uint64_t)id);
+
+	if (o == item)
+		return DEDUPE_SAME;
+	if (y) {
+		hash_put_int(&d->gen[0], (uint64_t)id, item);
+		return DEDUPE_REVISED;
+	}
 	if (d->gen[0].n >= DEDUPE_N / 2) {
 		struct hash old = d->gen[1];
 
@@ -123,8 +136,21 @@ dedupe_check(struct dedupe *d, long long id)
 		d->gen[0] = old;
 		hash_clear(&d->gen[0]);
 	}
-	hash_put_int(&d->gen[0], (uint64_t)id, HASH_INT(1));
-	return 0;
+	hash_put_int(&d->gen[0], (uint64_t)id, item);
+	return o ? DEDUPE_REVISED : DEDUPE_NEW;
+}
+
+/* The fingerprint of a package's zkb (value, labels, ...): what a
+ * revision changes. */
+static uint64_t
+zkb_print(json_t *pkg)
+{
+	char *z = json_dumps(json_object_get(pkg, "zkb"), JSON_COMPACT | JSON_SORT_KEYS |
+	    JSON_ENCODE_ANY);
+	uint64_t h = hash_fnv1a(z ? z : "", z ? strlen(z) : 0);
+
+	free(z);
+	return h;
 }
 
 static void
@@ -372,11 +398,17 @@ emit(struct puller *p, json_t *pkg, long long seq)
 		    LINE_MAX_DEFAULT);
 		return;
 	}
-	if (dedupe_check(&p->seen, id)) {
+	switch (dedupe_check(&p->seen, id, zkb_print(pkg))) {
+	case DEDUPE_SAME:
 		p->dups++;
 		log_info("duplicate killmail dropped killmail_id=%lld sequence=%lld",
 		    (long long)id, seq);
 		return;
+	case DEDUPE_REVISED:
+		p->revised++;
+		log_info("revised killmail passed on killmail_id=%lld sequence=%lld",
+		    (long long)id, seq);
+		break;
 	}
 	log_trace("out", (long long)id, NULL);
 	buf_addc(&line, '\n');
@@ -598,6 +630,8 @@ metrics_setup(struct puller *p)
 	metrics_init();
 	metrics_counter("lines_out", NULL, &p->written, "packages written");
 	metrics_counter("duplicates", NULL, &p->dups, "killmails dropped as written already");
+	metrics_counter("revised", NULL, &p->revised,
+	    "killmails written again with a new zkb (value, labels)");
 	metrics_counter("requests", NULL, &p->requests, "HTTP requests to zKillboard");
 	metrics_counter("request_errors", NULL, &p->failed,
 	    "requests that failed (network, 5xx, 403)");

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 
 from common import BadCtl, Role, json_reply, text_reply, Reply
 
-DISCORD_RE = re.compile(r"^/api(?:/v\d+)?/webhooks/([^/]+)/([^/]+)/?$")
+DISCORD_RE = re.compile(r"^/api(?:/v\d+)?/webhooks/([^/]+)/([^/]+)(?:/messages/([^/]+))?/?$")
 SLACK_RE = re.compile(r"^/services/([^/]+)/([^/]+)/([^/]+)/?$")
 DISCORD_EPOCH_MS = 1420070400000
 
@@ -28,9 +28,11 @@ class Posts:
         self.lock = threading.Lock()
         self.lines = []
 
-    def add(self, t, webhook, body):
-        line = json.dumps({"t": t, "webhook": webhook, "body": body},
-                          ensure_ascii=False)
+    def add(self, t, webhook, body, edit=None):
+        rec = {"t": t, "webhook": webhook, "body": body}
+        if edit is not None:
+            rec["edit"] = edit
+        line = json.dumps(rec, ensure_ascii=False)
         with self.lock:
             self.lines.append(line)
 
@@ -248,13 +250,15 @@ class DiscordRole(Role):
         self.posts = Posts()
         self.invalid = 0                  # 401/403/429 (Cloudflare's count)
         self.seq = 0
+        self.messages = {}                # message id -> [webhook id, body]
+        self.edits = 0
 
     def route_class(self, req):
         return "webhook" if DISCORD_RE.match(req.bare_path) else "other"
 
     def bucket_key(self, req):
         m = DISCORD_RE.match(req.bare_path)
-        return "hook:%s/%s" % m.groups() if m else "global"
+        return "hook:%s/%s" % m.group(1, 2) if m else "global"
 
     def is_early(self, req, now):
         m = DISCORD_RE.match(req.bare_path)
@@ -263,7 +267,7 @@ class DiscordRole(Role):
                 return True
             if not m:
                 return False
-            b = self.buckets.get("%s/%s" % m.groups())
+            b = self.buckets.get("%s/%s" % m.group(1, 2))
             return bool(b and now < b[0] and b[1] <= 0)
 
     def rl_headers(self, key, now):
@@ -278,7 +282,7 @@ class DiscordRole(Role):
         m = DISCORD_RE.match(req.bare_path)
         if not m:
             return json_reply(404, {"message": "404: Not Found", "code": 0})
-        wid, token = m.groups()
+        wid, token, mid = m.groups()
         key = "%s/%s" % (wid, token)
         now = time.time()
         with self.lock:
@@ -315,6 +319,8 @@ class DiscordRole(Role):
                 self.invalid += 1
                 return json_reply(401, {"message": "Invalid Webhook Token",
                                         "code": 50027}, h)
+        if mid is not None:
+            return self.message_route(req, wid, mid, h, now)
         if req.method == "GET":
             return json_reply(200, {"application_id": None, "avatar": None,
                                     "channel_id": "1100000000000000001",
@@ -341,13 +347,49 @@ class DiscordRole(Role):
             return json_reply(400, bad[1], h)
         self.posts.add(now, wid, body)
         if req.query.get("wait", "").lower() in ("true", "1"):
-            return json_reply(200, self.message(wid, body, now), h)
+            msg = self.message(wid, body, now)
+            with self.lock:
+                self.messages[msg["id"]] = [wid, body]
+            return json_reply(200, msg, h)
         return Reply(204, b"", h)
 
-    def message(self, wid, body, now):
+    def message_route(self, req, wid, mid, h, now):
+        """GET or PATCH /webhooks/{id}/{token}/messages/{message_id}: a
+        message this webhook sent with wait=true; PATCH replaces the keys
+        it names and is checked as a new message is."""
         with self.lock:
-            self.seq += 1
-            mid = ((int(now * 1000) - DISCORD_EPOCH_MS) << 22) | (self.seq & 0xFFF)
+            m = self.messages.get(mid)
+        if m is None or m[0] != wid:
+            return json_reply(404, {"message": "Unknown Message", "code": 10008}, h)
+        if req.method == "GET":
+            return json_reply(200, self.message(wid, m[1], now, mid), h)
+        if req.method != "PATCH":
+            return json_reply(405, {"message": "405: Method Not Allowed",
+                                    "code": 0}, h)
+        try:
+            patch = json.loads(req.body.decode("utf-8", errors="replace"))
+        except ValueError:
+            return json_reply(400, {"message": "The request body contains "
+                                    "invalid JSON.", "code": 50109}, h)
+        if not isinstance(patch, dict):
+            patch = None
+        body = dict(m[1], **patch) if patch is not None else patch
+        bad = validate_discord(body)
+        if bad is not None:
+            return json_reply(400, bad[1], h)
+        with self.lock:
+            m[1] = body
+            self.edits += 1
+        self.posts.add(now, wid, body, edit=mid)
+        msg = self.message(wid, body, now, mid)
+        msg["edited_timestamp"] = datetime.fromtimestamp(now, timezone.utc).isoformat()
+        return json_reply(200, msg, h)
+
+    def message(self, wid, body, now, mid=None):
+        if mid is None:
+            with self.lock:
+                self.seq += 1
+                mid = ((int(now * 1000) - DISCORD_EPOCH_MS) << 22) | (self.seq & 0xFFF)
         content = body.get("content") or ""
         return {"id": str(mid), "type": 0, "content": content,
                 "channel_id": "1100000000000000001",
@@ -378,16 +420,19 @@ class DiscordRole(Role):
                 self.buckets = {}
         if obj.get("clear_posts"):
             self.posts.clear()
+            self.edits = 0
 
     def clear_log(self):
         self.posts.clear()
+        self.edits = 0
 
     def posts_ndjson(self):
         return self.posts.ndjson()
 
     def extra_stats(self):
         with self.lock:
-            return {"posts": self.posts.count(), "invalid": self.invalid}
+            return {"posts": self.posts.count() - self.edits,
+                    "invalid": self.invalid, "edits": self.edits}
 
 
 # ====================================================================== Slack

@@ -12,7 +12,7 @@ from common import (BadCtl, Role, esi_body, json_bytes, json_reply, mail_hash,
 
 class ZkbRole(Role):
     CTL_KEYS = ("publish", "publish_all", "rate", "sequence_lag", "missing",
-                "add", "ttw_max")
+                "add", "ttw_max", "republish")
 
     @classmethod
     def add_options(cls, ap):
@@ -93,8 +93,8 @@ class ZkbRole(Role):
         m = self.mails[e["mail"]]
         pkg = {"killmail_id": m["killmail_id"], "hash": mail_hash(m),
                "esi": esi_body(m)}
-        if "zkb" in m:
-            pkg["zkb"] = m["zkb"]
+        if "zkb" in m or e.get("zkb"):
+            pkg["zkb"] = dict(m.get("zkb") or {}, **(e.get("zkb") or {}))
         pkg["uploaded_at"] = e["uploaded_at"]
         pkg["sequence_id"] = seq
         if e["updated"] is not None:
@@ -282,6 +282,8 @@ class ZkbRole(Role):
                     self.entries.append({"mail": len(self.mails) - 1,
                                          "updated": m.get("sequence_updated"),
                                          "uploaded_at": None})
+        if "republish" in obj:
+            self.republish(obj["republish"])
         if "publish" in obj:
             self.publish(int(obj["publish"]))
         if obj.get("publish_all"):
@@ -295,6 +297,28 @@ class ZkbRole(Role):
                 self.missing = set(int(x) for x in obj["missing"])
             if "ttw_max" in obj:
                 self.ttw_max = float(obj["ttw_max"])
+
+    def republish(self, r):
+        """zKillboard revises a killmail it published (a new value, a new
+        label): the sequence file that had it is rewritten with the new
+        zkb, and a new file at the head carries it again with
+        sequence_updated naming the rewritten one.  r: {"killmail_id": N,
+        "zkb": {keys to change}}; the new file is published at once (with
+        any published before it)."""
+        if not (isinstance(r, dict) and isinstance(r.get("zkb"), dict)):
+            raise BadCtl("republish wants {\"killmail_id\": N, \"zkb\": {...}}")
+        with self.cond:
+            seqs = [k for k, e in enumerate(self.entries[:self.published])
+                    if self.mails[e["mail"]].get("killmail_id") == r.get("killmail_id")]
+            if not seqs:
+                raise BadCtl("republish: killmail %s is not published" % r.get("killmail_id"))
+            old = self.entries[seqs[-1]]
+            old["zkb"] = dict(old.get("zkb") or {}, **r["zkb"])
+            self.cache.pop(self.start + seqs[-1], None)
+            self.entries.append({"mail": old["mail"], "zkb": old["zkb"],
+                                 "updated": self.start + seqs[-1],
+                                 "uploaded_at": None})
+        self.publish(len(self.entries))
 
     def extra_stats(self):
         with self.lock:

@@ -89,7 +89,7 @@ ok $? "bad ids: filter1 counts them as invalid"
 cat "$T/badmails" "$T/mails" | stream-fanout -d "$T/streams" 2>/dev/null | filter1 2>/dev/null |
 	STATE_DIR=$T/f2 ESI_URL=http://127.0.0.1:9 filter2 2>/dev/null |
 	post-discord -d "$T/pd" >"$T/pd.out" 2>"$T/pd.err"
-posted() { curl -s "$d_url/_posts" | jq -r '.body.embeds[0].url // .body.content' | grep -o '[0-9-]*/$' | tr -d / | sort -n | tr '\n' ' '; }
+posted() { curl -s "$d_url/_posts" | jq -r 'if (.body.embeds | length) > 0 then .body.embeds[].url else .body.content end' | grep -o '[0-9-]*/$' | tr -d / | sort -n | tr '\n' ' '; }
 wait_until 20 sh -c '[ "$(grep -c "\"receipt\"" "$1")" -ge 6 ]' sh "$T/pd.out"
 is "$(posted)" "$(jq -r .killmail_id "$T/mails" | sort -n | tr '\n' ' ')" "the poster posted the six good mails and nothing else"
 

@@ -57,10 +57,14 @@ splice_run() {
 	curl -sf "$d_url/_posts" >"$dir/discord.posts" && curl -sf "$s_url/_posts" >"$dir/slack.posts"
 }
 
+# One line per post, whatever message it went in (batching groups posts as
+# the queues happen to be): a message's settings with each of its embeds
+# (Discord) or attachments (Slack), and each line of a Slack text.
 splice_posts() {
 	{
-		jq -c '"d\(.webhook) \(.body)"' "$T/$1/discord.posts"
-		jq -c '"s\(.webhook) \(.body)"' "$T/$1/slack.posts"
+		jq -c '"d\(.webhook) \(.body | del(.embeds)) \(.body.embeds[]? // "")"' "$T/$1/discord.posts"
+		jq -c '"s\(.webhook) \(.body | del(.attachments, .text)) \(.body.attachments[]? // "")",
+			"s\(.webhook) text \(.body.text | split("\n")[])"' "$T/$1/slack.posts"
 	} | sort
 }
 

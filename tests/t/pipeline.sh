@@ -158,12 +158,13 @@ expect_stdout() {
 	| select((.zkb.totalValue // 0) >= 1e9) | "big \(.killmail_id)"' "$FX/killmails.ndjson"
 }
 
+# (a message may hold several posts: batching; each kill once per message)
 posts() {
 	{
-		curl -s "$d_url/_posts" | jq -r '"d\(.webhook) \(.body | tostring
-			| capture("kill/(?<k>[0-9]+)/").k)"'
-		curl -s "$s_url/_posts" | jq -r '"s\(.webhook) \(.body | tostring
-			| capture("kill/(?<k>[0-9]+)/").k)"'
+		curl -s "$d_url/_posts" | jq -r '"d\(.webhook) \([.body | tostring
+			| match("kill/([0-9]+)/"; "g").captures[0].string] | unique | .[])"'
+		curl -s "$s_url/_posts" | jq -r '"s\(.webhook) \([.body | tostring
+			| match("kill/([0-9]+)/"; "g").captures[0].string] | unique | .[])"'
 	} | sort
 }
 

@@ -94,19 +94,20 @@ fake_ctl "$s_url" '{"clear_log":true,"clear_errors":true,"faults":[{"match":"/er
 mk 1 5 "$(hook err)" | post-slack -d "$T/st6" $I -b 0.02 >/dev/null 2>&1
 is "$(count err)" 5 "rollup_error x5: all delivered"
 
-# --- kill -9 while told to wait, restart: exactly once
+# --- kill -9 while told to wait, restart: exactly once (a message a second,
+# ten posts to a message: batching)
 fake_ctl "$s_url" '{"clear_log":true}'
-mk 1 20 "$(hook k9)" >"$T/in7"
-post-slack -d "$T/st7" $I <"$T/in7" >/dev/null 2>&1 &
+mk 1 60 "$(hook k9)" >"$T/in7"
+post-slack -d "$T/st7" -i 1 <"$T/in7" >/dev/null 2>&1 &
 pid=$!; _pids="$_pids $pid"
 wait_until 20 has k9 6
 fake_ctl "$s_url" '{"faults":[{"match":"/k9/","status":429,"retry_after":3,"times":1}]}'
 wait_until 20 sh -c "curl -s $s_url/_stats | jq -e '.status[\"429\"] == 1' >/dev/null"
 kill -9 "$pid"; wait "$pid" 2>/dev/null
 left=$(pending "$T/st7/slack/spool")
-is "$(($(count k9) + left))" 20 "nothing lost at the kill"
+is "$(($(count k9) + left))" 60 "nothing lost at the kill"
 post-slack -d "$T/st7" $I </dev/null >/dev/null 2>&1
-is "$(ids k9 | sort -u | wc -l) $(count k9)" "20 20" "after restart: 20 posts, once each"
+is "$(ids k9 | sort -u | wc -l) $(count k9)" "60 60" "after restart: 60 posts, once each"
 
 # --- dedupe across streams
 fake_ctl "$s_url" '{"clear_log":true}'

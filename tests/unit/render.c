@@ -181,11 +181,59 @@ mentions(void)
 	json_decref(p);
 }
 
+/* An embed of d units of description and a title. */
+static json_t *
+post_of(size_t d, const char *user)
+{
+	char *desc = malloc(d + 1);
+	json_t *b;
+
+	memset(desc, 'x', d);
+	desc[d] = 0;
+	b = json_pack("{s:[{s:s,s:s}]}", "embeds", "title", "t", "description", desc);
+	if (user)
+		json_object_set_new(b, "username", json_string(user));
+	free(desc);
+	return b;
+}
+
+/* Batching: a message of posts within every limit, or no merge. */
+static void
+batching(void)
+{
+	json_t *m = post_of(100, NULL), *p = post_of(100, NULL), *big = post_of(3000, NULL);
+	json_t *other = post_of(100, "someone"), *c = json_pack("{s:s}", "content", "x");
+	char why[128];
+	int i, n = 0;
+
+	for (i = 0; i < 12; i++)
+		n += render_discord_merge(m, p, 10) == 0;
+	is_int(n, 9, "discord: nine posts join the first, ten embeds in all");
+	is_int(json_array_size(json_object_get(m, "embeds")), 10, "ten embeds");
+	ok(render_discord_check(m, why, sizeof why) == 0, "the batch is within the limits");
+	json_decref(m);
+	m = post_of(2900, NULL);
+	ok(render_discord_merge(m, big, 10) == 0, "2,901 + 3,001 units: fits 6,000");
+	ok(render_discord_merge(m, p, 10) < 0, "one more would pass 6,000: refused");
+	is_int(json_array_size(json_object_get(m, "embeds")), 2, "... and the batch is unchanged");
+	ok(render_discord_merge(m, other, 10) < 0, "another name: not in the same message");
+	ok(render_discord_merge(c, c, 10) < 0, "content-only posts (compact, link) go alone");
+	json_decref(m);
+	m = post_of(100, NULL);
+	ok(render_discord_merge(m, p, 1) < 0, "--batch 1: no merge");
+	json_decref(m);
+	json_decref(p);
+	json_decref(big);
+	json_decref(other);
+	json_decref(c);
+}
+
 int
 main(void)
 {
 	helpers();
 	mentions();
 	goldens();
+	batching();
 	return done_testing();
 }
