@@ -111,7 +111,11 @@ wait_until 60 grep -q 'insight: info: up:' "$T/svc.err"
 ok $? "ExecStart ($exec_start): up"
 is "$(ps -o user= -p "$(s6-svstat -o pid $RUN/sv/post-discord)" | tr -d " ")" insight "the stages run as insight"
 batch 5
-wait_until 60 sh -c '[ "$(curl -s "$1/_posts" | grep -c "\"webhook\": *\"7001\"")" -ge 5 ]' sh "$d_url"
+# kills, not messages: the poster may batch several into one message
+kills7001() { curl -s "$d_url/_posts" | jq -r 'select(.webhook == "7001") | .body | tostring
+	| match("kill/([0-9]+)/"; "g").captures[0].string' | sort -u | wc -l; }
+posted5() { [ "$(kills7001)" -ge 5 ]; }
+wait_until 60 posted5
 ok $? "the 5 mails are posted to the fake Discord, the webhook from the secrets file"
 # shellcheck disable=SC2086
 as_unit $exec_reload 2>"$T/reload.err"
