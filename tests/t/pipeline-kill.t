@@ -177,7 +177,10 @@ wait_until 20 pulled && wait_until 20 empty esi-resolve stream-fanout
 held=$(bytes filter1)
 ok "$([ "$held" -gt 0 ]; echo $?)" "filter1 down: its FIFO holds $held bytes"
 kill9 stream-fanout
-is "$(bytes filter1)" "$held" "stream-fanout killed: the bytes are still there"
+# its abnormal end restarts redisq-pull from the commit: the replay may add
+# to what waits, never take from it
+now=$(bytes filter1)
+ok "$([ "$now" -ge "$held" ]; echo $?)" "stream-fanout killed: the bytes are still there ($now, had $held)"
 wait_until 20 opened stream-fanout 1 filter1
 kill9 fifo-holder
 # Killing stream-fanout restarts redisq-pull from the committed position,
