@@ -58,10 +58,13 @@
 # FULL=1 (RUNS_LONG=RUNS) about 30, QUICK=1 (one run of each on an even
 # 1-in-5 sample of the day) about 3.  PARTS selects parts, in this order:
 # fanout floors day1k daymix split baseline day10k disk latency
-# latency-tmpfs reload batch (daymix: the day warm with the 1,000 streams of
-# bench/streams/mix.py; batch (bench/post.sh): what one Discord webhook
-# carries under 5 requests per 2 s, one kill to a message and batched,
-# about 40 s).
+# latency-tmpfs reload metrics marks batch (daymix: the day warm with the
+# 1,000 streams of bench/streams/mix.py; metrics: what the metrics files
+# cost, in CPU; marks: the day and the latency with and without the commit
+# marks; batch (bench/post.sh): what one Discord webhook carries under 5
+# requests per 2 s, one kill to a message and batched, about 40 s).
+# metrics, marks and fanout print their figures and write them to
+# metrics.txt, marks.txt and fanout.txt, not to the table.
 #
 # Nothing is asserted: the table is printed and written with table.md,
 # table.csv and every run as JSON (runs.jsonl) to results/bench-DATE/ (OUT=
@@ -443,6 +446,70 @@ idle() {
 		printf "idle stage=post-slack waiting on its input: RSS %.1f MiB, of which %.1f MiB clean library pages (shareable)\n", r / 1024, s / 1024 }'
 }
 
+# What the metrics files cost: the warm day, 1,000 streams, with the files
+# off (METRICS_INTERVAL=0), as deployed (every 5 s) and every 0.05 s (100
+# times as many writes, so that their cost stands out of the noise), runs
+# interleaved.  Each stage's file counts its writes; the CPU of one write
+# is the difference of the stages' CPU between 0.05 s and off over the
+# difference of writes, and the share as deployed is that cost times the
+# writes every 5 s over the stages' CPU.
+cpu_writes() {	# the seven stages' CPU seconds and the metrics files written
+	local w
+	w=$(cat "$R/metrics.writes" 2>/dev/null || echo 0)
+	for t in "$R"/*.time; do tail -1 "$t"; done |
+		awk -v w="$w" 'NF >= 4 { n += $2 + $3 } END { printf "%.3f %d\n", n, w }'
+}
+metrics_after() {
+	cat "$st"/metrics/*.prom 2>/dev/null |
+		awk '$1 ~ /^insight_metrics_writes_total/ { n += $2 } END { print n + 0 }' >"$R/metrics.writes"
+}
+metrics_cost() {
+	local i iv
+	day; tmpfs
+	warm 1000
+	: >"$OUT/metrics.tsv"
+	for i in $(seq "$RUNS"); do
+		for iv in 0 5 0.05; do
+			say "metrics every ${iv} s (0: off): the day, 1000 streams, warm ($i/$RUNS)"
+			METRICS_INTERVAL=$iv AFTER=metrics_after \
+				META="group=metrics interval=$iv cache=warm mails=$MAILS run=$i" \
+				pipe full "metrics$iv.$i" "$W/data/s1000"
+			echo "$iv $i $(cpu_writes)" >>"$OUT/metrics.tsv"
+		done
+	done
+	python3 "$PY/cost.py" metrics "$OUT/metrics.tsv" | tee "$OUT/metrics.txt"
+}
+
+# What the commit marks cost: the warm day (1,000 streams) and the latency
+# at 20 mails/s, with marks (as deployed) and without, runs interleaved.
+marks_cost() {
+	local i m
+	: >"$OUT/marks.tsv"
+	say "marks: priming the cache"
+	prime 1000
+	for i in $(seq "$RUNS"); do
+		for m in 1 ''; do
+			day; tmpfs
+			warm 1000
+			say "day, 1000 streams, warm, marks ${m:-off} ($i/$RUNS)"
+			MARKS=$m META="group=marks marks=${m:-0} cache=warm mails=$MAILS run=$i" \
+				pipe full "marks${m:-0}.$i" "$W/data/s1000"
+			echo "day ${m:-0} $i $(wall_of) $(cpu_writes)" >>"$OUT/marks.tsv"
+			ZKB=$zl_url FROM=80000001 RATE=20 LEVEL=debug; disk
+			say "latency: $LAT_MAILS mails at 20/s, marks ${m:-off} ($i/$RUNS)"
+			LEAN=0 MARKS=$m AFTER=lat_after \
+				META="group=marks-latency marks=${m:-0} cache=warm mails=$LAT_MAILS run=$i" \
+				pipe full "marks-lat${m:-0}.$i" "$W/data/s1000"
+			echo "latency ${m:-0} $i $(p99_of) $(cpu_writes)" >>"$OUT/marks.tsv"
+		done
+	done
+	python3 "$PY/cost.py" marks "$OUT/marks.tsv" | tee "$OUT/marks.txt"
+}
+wall_of() { tail -1 "$OUT/runs.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["wall"])'; }
+p99_of() {
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["p99"])' "$R/latency.json" 2>/dev/null || echo nan
+}
+
 # ---- main ------------------------------------------------------------------------
 
 T0=$(now)
@@ -468,7 +535,7 @@ export USER_AGENT="insight-bench/1 (bench@example.invalid)"
 	idle
 } >"$OUT/meta"
 
-for p in ${PARTS:-fanout floors day1k daymix split baseline day10k disk latency latency-tmpfs reload batch}; do
+for p in ${PARTS:-fanout floors day1k daymix split baseline day10k disk latency latency-tmpfs reload metrics marks batch}; do
 	LEAN=1
 	case $p in
 	fanout) SETS=${SETS:-${QUICK:+1000}} DATA=$DATA "$ROOT/bench/streams.sh" "$BIN" |
@@ -483,6 +550,8 @@ for p in ${PARTS:-fanout floors day1k daymix split baseline day10k disk latency 
 	latency) latency disk "$RUNS" ;;
 	latency-tmpfs) latency tmpfs "$RUNS_LONG" ;;
 	reload) reload ;;
+	metrics) metrics_cost ;;
+	marks) marks_cost ;;
 	batch) say "batching: one Discord webhook at 5 requests per 2 s (bench/post.sh)"
 		BIN=$BIN PARTS=batch "$ROOT/bench/post.sh" | tee "$OUT/batch.txt" ;;
 	*) say "unknown part $p" ;;

@@ -32,6 +32,7 @@ static struct {
 	struct metric *m;
 	size_t n;
 	unsigned nsnap;		/* snapshots taken so far */
+	unsigned long writes;	/* files written, this one included */
 	int failed;		/* one warning per failure spell */
 } M;
 
@@ -224,6 +225,10 @@ put_all(FILE *f, int up)
 	head(f, "metrics_time_seconds", "", "gauge", "when this file was written (unix time)");
 	put_series(f, "metrics_time_seconds", "", NULL);
 	fprintf(f, " %.3f\n", now);
+	head(f, "metrics_writes", "_total", "counter",
+	    "metrics files written by the stage, this one included");
+	put_series(f, "metrics_writes", "_total", NULL);
+	fprintf(f, " %lu\n", ++M.writes);
 	head(f, "warnings", "_total", "counter", "warnings and errors logged");
 	put_series(f, "warnings", "_total", NULL);
 	fprintf(f, " %lu\n", log_warnings);

@@ -34,6 +34,8 @@ struct conn {
 	char *buf;		/* what was read and not yet consumed */
 	size_t len;
 	size_t skip;		/* body bytes still to drop */
+	char out[512];		/* the answer, sent once the body is in */
+	int owe;		/* its length, while it waits for the body */
 };
 
 static struct conn conns[MAXCONN];
@@ -88,10 +90,12 @@ header(const char *head, const char *name)
 	return NULL;
 }
 
-static int
+/* The answer to the request whose head this is, in c->out. */
+static void
 answer(struct conn *c, const char *head)
 {
-	char out[512], body[128], path[256] = "/";
+	char *out = c->out, body[128], path[256] = "/";
+	size_t osz = sizeof c->out;
 	int n;
 
 	requests++;
@@ -100,10 +104,10 @@ answer(struct conn *c, const char *head)
 		int b = snprintf(body, sizeof body,
 		    "{\"requests\":%lu,\"posts\":%lu,\"status\":{\"204\":%lu}}", requests - 1,
 		    posts, posts);
-		n = snprintf(out, sizeof out, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		n = snprintf(out, osz, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 		    "Content-Length: %d\r\n\r\n%s", b, body);
 	} else if (!strncmp(head, "POST /_ctl", 10)) {
-		n = snprintf(out, sizeof out, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		n = snprintf(out, osz, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 		    "Content-Length: 2\r\n\r\n{}");
 	} else {
 		unsigned long h = 5381;
@@ -111,22 +115,25 @@ answer(struct conn *c, const char *head)
 		for (const char *p = path; *p && *p != '?'; p++)
 			h = h * 33 + (unsigned char)*p;
 		posts++;
-		n = snprintf(out, sizeof out, "HTTP/1.1 204 No Content\r\n"
+		n = snprintf(out, osz, "HTTP/1.1 204 No Content\r\n"
 		    "X-RateLimit-Limit: 1000000\r\nX-RateLimit-Remaining: 999999\r\n"
 		    "X-RateLimit-Reset: %ld\r\nX-RateLimit-Reset-After: 1\r\n"
 		    "X-RateLimit-Bucket: %016lx\r\n\r\n", (long)time(NULL) + 1, h);
 	}
-	return put(c->fd, out, (size_t)n);
+	c->owe = n;
 }
 
-/* Answer every whole request in the buffer; -1: close the connection. */
+/* Answer every whole request in the buffer, each once its body is in
+ * (as a real server does: a client told the answer before it has sent
+ * its body may stop sending it and reuse the connection); -1: close the
+ * connection. */
 static int
 serve(struct conn *c)
 {
 	for (;;) {
 		char *end;
 		const char *cl, *ex;
-		size_t used;
+		size_t used, body;
 
 		if (c->skip) {
 			size_t k = c->skip < c->len ? c->skip : c->len;
@@ -137,21 +144,29 @@ serve(struct conn *c)
 			if (c->skip)
 				return 0;
 		}
+		if (c->owe) {
+			int n = c->owe;
+
+			c->owe = 0;
+			if (put(c->fd, c->out, (size_t)n) < 0)
+				return -1;
+		}
 		c->buf[c->len] = 0;
 		if (!(end = strstr(c->buf, "\r\n\r\n")))
 			return c->len >= BUFSZ - 1 ? -1 : 0;
 		*end = 0;
+		/* read before the head is moved away below */
 		cl = header(c->buf, "Content-Length");
+		body = cl ? strtoul(cl, NULL, 10) : 0;
 		ex = header(c->buf, "Expect");
 		if (ex && !strncasecmp(ex, "100-continue", 12) &&
 		    put(c->fd, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0)
 			return -1;
-		if (answer(c, c->buf) < 0)
-			return -1;
+		answer(c, c->buf);
 		used = (size_t)(end + 4 - c->buf);
 		memmove(c->buf, c->buf + used, c->len - used);
 		c->len -= used;
-		c->skip = cl ? strtoul(cl, NULL, 10) : 0;
+		c->skip = body;
 	}
 }
 

@@ -95,6 +95,7 @@ main(void)
 	metrics_write(1);
 	s = slurp();
 	ok(strstr(s, "insight_lines_total{stage=\"metrics-test\",dir=\"in\"} 20\n") != NULL, "rewritten with new values");
+	ok(strstr(s, "insight_metrics_writes_total{stage=\"metrics-test\"} 2\n") != NULL, "the file counts its writes");
 	metrics_close();
 	s = slurp();
 	ok(strstr(s, "insight_up{stage=\"metrics-test\"} 0\n") != NULL, "up 0 after close");
