@@ -159,12 +159,16 @@ run: deps
 # data): prints a table, writes it under results/.  Asserts nothing.
 # QUICK=1 for a first look; see bench/run.sh.  The throughput runs post to
 # tests/fake/sink.c, a lean Discord host in C that does not bound them.
-bench: all $(B)/fake-sink
-	BIN=$(CURDIR)/$(B)/bin SINK=$(CURDIR)/$(B)/fake-sink bench/run.sh
+bench: all $(B)/fake-sink $(B)/metrics-cost
+	BIN=$(CURDIR)/$(B)/bin SINK=$(CURDIR)/$(B)/fake-sink \
+	    METRICS_COST=$(CURDIR)/$(B)/metrics-cost bench/run.sh
 
 $(B)/fake-sink: tests/fake/sink.c
 	@mkdir -p $(@D)
 	$(CC) $(STD) $(WARN) -D_GNU_SOURCE $(CFLAGS) -o $@ $<
+
+$(B)/metrics-cost: bench/metrics.c $(B)/lib.a
+	$(CC) $(STD) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 clean:
 	rm -rf $(B)

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""cost.py: what a feature costs, from the interleaved runs of bench/run.sh.
+"""cost.py: what the metrics files and the commit marks cost (bench/run.sh).
 
-    cost.py metrics TSV   lines "INTERVAL RUN CPU WRITES"
+    cost.py metrics TSV   lines "CPU WRITES N US BYTES WALL"
     cost.py marks TSV     lines "day|latency MARKS RUN FIGURE CPU WRITES"
 
 CPU is the seven stages' user+sys seconds in the run, WRITES the metrics
-files they wrote, FIGURE the day's wall seconds or the p99 latency in ms.
+files they wrote, N US BYTES what metrics-cost printed (writes, CPU
+microseconds a write, the file's size), WALL and FIGURE the day's wall
+seconds, or the p99 latency in ms.
 Medians of the runs, [min-max] beside them.  Nothing is asserted."""
 import statistics
 import sys
@@ -25,29 +27,21 @@ def rows(path):
 
 
 def metrics(path):
-    by = {}
-    for iv, _, cpu, w in rows(path):
-        by.setdefault(iv, []).append((float(cpu), int(w)))
-    off, dep, fast = by.get("0", []), by.get("5", []), by.get("0.05", [])
-    print("metrics files: the seven stages' CPU seconds for the warm day, 1,000 streams")
-    for name, rs in (("off (METRICS_INTERVAL=0)", off), ("every 5 s (as deployed)", dep),
-                     ("every 0.05 s", fast)):
-        print("  %-26s CPU %s s, files written %s" % (
-            name, fig([c for c, _ in rs]), fig([w for _, w in rs], "%.0f")))
-    if not (off and dep and fast):
+    rs = [(float(c), int(w), float(us), int(size), float(wall))
+          for c, w, _, us, size, wall in rows(path)]
+    if not rs:
         return
-    c_off = statistics.median(c for c, _ in off)
-    c_fast = statistics.median(c for c, _ in fast)
-    w_fast = statistics.median(w for _, w in fast) - statistics.median(w for _, w in off)
-    c_dep = statistics.median(c for c, _ in dep)
-    w_dep = statistics.median(w for _, w in dep)
-    if w_fast <= 0 or c_dep <= 0:
-        print("  no writes counted: no estimate")
-        return
-    per = (c_fast - c_off) / w_fast
-    print("  one write costs %.3f ms of CPU ((CPU at 0.05 s - CPU off) / files)" % (per * 1000))
-    print("  as deployed: %d files, %.4f s, %.3f %% of the stages' CPU" % (
-        w_dep, per * w_dep, 100 * per * w_dep / c_dep))
+    cpu, writes = [r[0] for r in rs], [r[1] for r in rs]
+    us, size, wall = [r[2] for r in rs], [r[3] for r in rs], [r[4] for r in rs]
+    c, w, u = statistics.median(cpu), statistics.median(writes), statistics.median(us)
+    print("metrics files, as deployed (a file every 5 s a stage):")
+    print("  the warm day, 1,000 streams: %s s, the seven stages' CPU %s s, files written %s" % (
+        fig(wall, "%.1f"), fig(cpu, "%.2f"), fig(writes, "%.0f")))
+    print("  one write (metrics-cost, %s bytes, 97 webhooks): %s us of CPU" % (
+        fig(size, "%.0f"), fig(us, "%.1f")))
+    print("  the day's files: %.4f s, %.3f %% of the stages' CPU" % (w * u / 1e6, 100 * w * u / 1e6 / c))
+    print("  in real time: seven files every 5 s cost %.3f ms of CPU a second (%.4f %% of a core)" % (
+        7 * u / 5 / 1e3, 100 * 7 * u / 5 / 1e6))
 
 
 def marks(path):
