@@ -41,18 +41,20 @@ dedupe_compact(void)
 {
 	char p[1200], tmp[1200];
 	struct keyset live = { 0 };
+	unsigned long long k;
+	unsigned t;
 	FILE *f;
 
 	spool_path(tmp, sizeof tmp, ".dedupe.tmp", "");
 	if (!(f = fopen(tmp, "w")))
 		log_fatal(EXIT_TEMP, "cannot write %s: %s", tmp, strerror(errno));
-	for (size_t i = 0; i < D.seen.cap; i++)
-		if (D.seen.k[i] && dedupe_live(D.seen.t[i])) {
-			fprintf(f, "%u %016llx %016llx\n", D.seen.t[i], D.seen.k[i],
-			    (unsigned long long)dedupe_print(D.seen.k[i]));
-			keyset_put(&live, D.seen.k[i], D.seen.t[i]);
-		} else if (D.seen.k[i])
-			hash_del_int(&D.prints, D.seen.k[i]);
+	for (size_t i = 0; (t = keyset_next(&D.seen, &i, &k));)
+		if (dedupe_live(t)) {
+			fprintf(f, "%u %016llx %016llx\n", t, k,
+			    (unsigned long long)dedupe_print(k));
+			keyset_put(&live, k, t);
+		} else
+			hash_del_int(&D.prints, k);
 	if (fflush(f) || fdatasync(fileno(f)) < 0 || fclose(f) ||
 	    rename(tmp, spool_path(p, sizeof p, "dedupe", "")) < 0)
 		log_fatal(EXIT_TEMP, "cannot write %s: %s", p, strerror(errno));
@@ -115,7 +117,7 @@ dedupe_flush(void)
 		log_fatal(EXIT_TEMP, "cannot append to dedupe: %s", strerror(errno));
 	D.keys.len = 0;
 	D.dirty = 1;
-	if (D.appended > 2 * (long)D.seen.n + 10000)
+	if (D.appended > 2 * (long)keyset_count(&D.seen) + 10000)
 		dedupe_compact();
 }
 
@@ -158,7 +160,7 @@ dedupe_print_of(const json_t *body)
 size_t
 dedupe_count(void)
 {
-	return D.seen.n;
+	return keyset_count(&D.seen);
 }
 
 void

@@ -14,20 +14,28 @@
 #include "lib/mem.h"
 #include "post/spool.h"
 
-#define NHASH 4096
-
 #define NHOSTS 32
+
+static const void *
+hook_url_key(const void *item, size_t *len)
+{
+	const struct hook *h = item;
+
+	*len = strlen(h->url);
+	return h->url;
+}
 
 static struct {
 	double backoff, backoff_max;	/* the first back-off and the longest */
 	double wait_max;		/* the longest wait of a bucket */
 	const char *hosts[NHOSTS + 1];	/* the platform's own, then the setting's */
 	char *extra;			/* $POST_PLATFORM_HOSTS, cut in place */
-	struct hook *table[NHASH], *hooks;
+	struct hash byurl;		/* every webhook by its URL */
+	struct hook *hooks;
 	struct hook_bucket *buckets;
 	struct keyset deadset;
 	long queued, queued_max;
-} H;
+} H = { .byurl = { .key_of = hook_url_key } };
 
 void
 hook_init(double backoff, double backoff_max, double wait_max,
@@ -83,21 +91,19 @@ hook_platform(const char *url)
 struct hook *
 hook_get(const char *url)
 {
-	unsigned long long id = hash_fnv1a(url, strlen(url));
-	struct hook **slot = &H.table[id % NHASH], *h;
+	size_t n = strlen(url);
+	struct hook *h = hash_get(&H.byurl, url, n);
 
-	for (h = *slot; h; h = h->chain)
-		if (!strcmp(h->url, url))
-			return h;
+	if (h)
+		return h;
 	h = mem_calloc(1, sizeof *h);
 	h->url = mem_strdup(url);
-	h->id = id;
+	h->id = hash_fnv1a(url, n);
 	log_url(url, h->label, sizeof h->label);
-	h->dead = keyset_get(&H.deadset, id) != 0;
+	h->dead = keyset_get(&H.deadset, h->id) != 0;
 	h->platform = hook_platform(url);
 	backoff_init(&h->bo, H.backoff, H.backoff_max);
-	h->chain = *slot;
-	*slot = h;
+	hash_put(&H.byurl, h);
 	h->all = H.hooks;
 	H.hooks = h;
 	return h;
@@ -302,5 +308,5 @@ hook_dead_add(const struct hook *h, const char *why)
 size_t
 hook_dead_count(void)
 {
-	return H.deadset.n;
+	return keyset_count(&H.deadset);
 }

@@ -37,7 +37,7 @@ struct hook_bucket {		/* a Discord rate-limit bucket */
 };
 
 struct hook {
-	struct hook *chain, *all;
+	struct hook *all;
 	char *url, label[96];	/* label: the URL for logs, token redacted */
 	unsigned long long id;	/* FNV-1a of the URL (lib/hash.h) */
 	struct hook_job *head, *tail;
