@@ -30,12 +30,12 @@
 #include "lib/conf.h"
 #include "net/esi.h"
 #include "net/http.h"
-#include "lib/hash.h"
 #include "lib/line.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/opt.h"
 #include "lib/mem.h"
+#include "lookup.h"
 #include "mailbuild.h"
 #include "json/mark.h"
 #include "json/ndjson.h"
@@ -65,28 +65,12 @@ static const char usage_text[] =
     "  -V, --version        the version\n"
     "  -v, --verbose        log more (debug lines); -q, --quiet: log less\n";
 
-/* The ESI path of each enum mailbuild_kind; names go through esi_name(). */
-static const char *paths[] = { NULL, "/universe/systems/%" PRId64,
-	"/universe/constellations/%" PRId64, "/universe/regions/%" PRId64,
-	"/universe/types/%" PRId64, "/universe/groups/%" PRId64,
-	"/universe/categories/%" PRId64, NULL, "/corporations/%" PRId64,
-	"/alliances/%" PRId64 };
-
-/* One thing a mail needs; its key in the mail's table is (kind, id). */
-struct slot {
-	struct slot_key {
-		int64_t kind, id;
-	} key;
-	struct mail *m;
-	json_t *val;		/* the answer; NULL: not found */
-};
-
 struct mail {
 	struct mail *prev, *next;	/* every mail alive, in input order */
 	char *line;			/* as read, to save on SIGTERM */
 	json_t *pkg, *km;		/* the package and its ESI body */
-	struct hash slots;		/* by (kind, id) */
-	int pending, done, replayed;
+	struct lookup lk;		/* what it asks ESI */
+	int done, replayed;
 	json_t *out;
 };
 
@@ -101,111 +85,7 @@ static struct {
 	struct pending pend;	/* the lines saved at the last stop */
 } g;
 
-/* ---- lookups ---- */
-
-static const void *
-slot_key(const void *p, size_t *len)
-{
-	const struct slot *s = p;
-
-	*len = sizeof s->key;
-	return &s->key;
-}
-
-static struct slot *
-slot_of(struct mail *m, enum mailbuild_kind k, int64_t id)
-{
-	struct slot_key key = { k, id };
-
-	return hash_get(&m->slots, &key, sizeof key);
-}
-
-/* The answers of the mail, for mailbuild_mail(). */
-static json_t *
-got(void *arg, enum mailbuild_kind k, int64_t id)
-{
-	struct slot *s = slot_of(arg, k, id);
-
-	return s ? s->val : NULL;
-}
-
-static void finish(struct mail *m);
-static void need(struct mail *m, enum mailbuild_kind k, int64_t id);
-
-/* An answer: fill the slot, ask what it leads to, finish when all came. */
-static void
-on_answer(void *arg, enum esi_status st, json_t *j)
-{
-	struct slot *s = arg;
-	struct mail *m = s->m;
-
-	(void)st;
-	s->val = json_incref(j);
-	switch (s->key.kind) {
-	case MB_SYSTEM: need(m, MB_CONST, mailbuild_id(j, "constellation_id")); break;
-	case MB_CONST: need(m, MB_REGION, mailbuild_id(j, "region_id")); break;
-	case MB_TYPE: need(m, MB_GROUP, mailbuild_id(j, "group_id")); break;
-	case MB_GROUP: need(m, MB_CAT, mailbuild_id(j, "category_id")); break;
-	default: break;
-	}
-	if (--m->pending == 0)
-		finish(m);
-}
-
-static void
-need(struct mail *m, enum mailbuild_kind k, int64_t id)
-{
-	struct slot *s;
-	char path[64];
-
-	if (id <= 0 || slot_of(m, k, id))
-		return;
-	s = mem_calloc(1, sizeof *s);
-	s->m = m;
-	s->key = (struct slot_key){ k, id };
-	hash_put(&m->slots, s);
-	m->pending++;
-	if (k == MB_NAME) {
-		esi_name(g.esi, id, on_answer, s);
-		return;
-	}
-	snprintf(path, sizeof path, paths[k], id);
-	esi_get(g.esi, path, on_answer, s);
-}
-
-/* Everything a party of the mail names: who, and what they flew. */
-static void
-need_party(struct mail *m, json_t *p)
-{
-	static const char *who[] = { "character_id", "corporation_id",
-		"alliance_id", "faction_id" };
-
-	for (int i = 0; i < 4; i++)
-		need(m, MB_NAME, mailbuild_id(p, who[i]));
-	if (g.tickers) {
-		need(m, MB_CORP, mailbuild_id(p, "corporation_id"));
-		need(m, MB_ALLI, mailbuild_id(p, "alliance_id"));
-	}
-	need(m, MB_TYPE, mailbuild_id(p, "ship_type_id"));
-	need(m, MB_TYPE, mailbuild_id(p, "weapon_type_id"));
-}
-
-/* The body is known: ask for everything it names at once, so that the
- * names of all mails in flight share batches. */
-static void
-expand(struct mail *m)
-{
-	json_t *a;
-	size_t i;
-
-	m->pending++;		/* so no answer finishes the mail mid-way */
-	need(m, MB_SYSTEM, mailbuild_id(m->km, "solar_system_id"));
-	need_party(m, json_object_get(m->km, "victim"));
-	json_array_foreach(json_object_get(m->km, "attackers"), i, a)
-		need_party(m, a);
-	if (--m->pending == 0)
-		finish(m);
-}
+static void finish(void *arg);
 
 /* ---- mails alive ---- */
 
@@ -215,7 +95,7 @@ mail_new(const char *line, size_t len, int replayed)
 	struct mail *m = mem_calloc(1, sizeof *m);
 
 	m->line = mem_strndup(line, len);
-	hash_init(&m->slots, slot_key);
+	lookup_init(&m->lk, g.esi, g.tickers, finish, m);
 	m->replayed = replayed;
 	m->prev = g.tail;
 	if (g.tail)
@@ -230,8 +110,6 @@ mail_new(const char *line, size_t len, int replayed)
 static void
 mail_free(struct mail *m)
 {
-	struct slot *s;
-
 	if (m->prev)
 		m->prev->next = m->next;
 	else
@@ -240,11 +118,7 @@ mail_free(struct mail *m)
 		m->next->prev = m->prev;
 	else
 		g.tail = m->prev;
-	for (size_t i = 0; (s = hash_next(&m->slots, &i));) {
-		json_decref(s->val);
-		free(s);
-	}
-	hash_free(&m->slots);
+	lookup_free(&m->lk);
 	if (m->replayed)
 		pending_replayed(&g.pend);
 	json_decref(m->pkg);
@@ -277,10 +151,12 @@ flush_done(void)
 		emit(g.head);
 }
 
+/* Every answer is in (lookup.h). */
 static void
-finish(struct mail *m)
+finish(void *arg)
 {
-	struct mailbuild_src b = { m->pkg, m->km, g.tickers, got, m };
+	struct mail *m = arg;
+	struct mailbuild_src b = { m->pkg, m->km, g.tickers, lookup_got, &m->lk };
 
 	m->out = mailbuild_mail(&b);
 	m->done = 1;
@@ -304,7 +180,7 @@ on_body(void *arg, enum esi_status st, json_t *j)
 		return;
 	}
 	m->km = json_incref(j);
-	expand(m);
+	lookup_start(&m->lk, m->km);
 }
 
 /* One input line: a mail started, a line passed on, or a warning. */
@@ -366,7 +242,7 @@ take(char *line, size_t len, unsigned long lineno, int replayed)
 	json_object_del(json_object_get(km, "victim"), "items");	/* not carried */
 	if (km) {
 		m->km = json_incref(km);
-		expand(m);
+		lookup_start(&m->lk, m->km);
 		return;
 	}
 	snprintf(path, sizeof path, "/killmails/%" PRId64 "/%s", mailbuild_id(pkg, "killmail_id"),
