@@ -211,3 +211,39 @@ stream_set_free(struct stream_set *set)
 	free(set->v);
 	*set = (struct stream_set){ NULL, 0 };
 }
+
+int
+stream_walk(int argc, char **argv, const char *dir, stream_walk_fn *fn, void *fnarg,
+    stream_err_fn *err, void *errarg)
+{
+	int bad = 0;
+
+	if (!argc) {
+		argc = 1;
+		argv = (char **)&dir;
+	}
+	for (int i = 0; i < argc; i++) {
+		struct stream_set set;
+		struct stat st;
+
+		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+			int b = stream_load_dir(argv[i], NULL, &set, err, errarg);
+			char file[4096];
+
+			bad += b < 0 ? 1 : b;
+			for (size_t k = 0; fn && k < set.n; k++) {
+				snprintf(file, sizeof file, "%s/%s.json", argv[i], set.v[k]->id);
+				fn(fnarg, set.v[k], file);
+			}
+			stream_set_free(&set);
+		} else {
+			struct stream *s = stream_load(argv[i], err, errarg);
+
+			bad += !s;
+			if (s && fn)
+				fn(fnarg, s, argv[i]);
+			stream_free(s);
+		}
+	}
+	return bad;
+}

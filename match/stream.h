@@ -102,4 +102,12 @@ struct stream_set {
 int stream_load_dir(const char *dir, struct stream_set *prev,
     struct stream_set *out, stream_err_fn *err, void *arg);
 void stream_set_free(struct stream_set *set);
+
+/* Every file given, or every file of every directory given (none given:
+ * dir), loaded; each stream that loads goes to fn (NULL: none) with its
+ * file.  Returns the number of files that did not load, a directory that
+ * cannot be read counting one. */
+typedef void stream_walk_fn(void *arg, const struct stream *s, const char *file);
+int stream_walk(int argc, char **argv, const char *dir, stream_walk_fn *fn, void *fnarg,
+    stream_err_fn *err, void *errarg);
 #endif

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "json/ndjson.h"
 #include "lib/log.h"
@@ -118,10 +117,11 @@ on_name(void *arg, const char *kind, const char *name)
 }
 
 static void
-one(const struct stream *s, const char *file)
+one(void *arg, const struct stream *s, const char *file)
 {
 	struct seen w = { s, file, NULL, 0, NULL, 0 };
 
+	(void)arg;
 	match_names(s->match, on_name, &w);
 	for (size_t i = 0; i < s->nmentions; i++)
 		match_names(s->mentions[i].when, on_name, &w);
@@ -156,35 +156,8 @@ quiet(void *arg, const char *origin, const char *path, const char *msg)
 int
 names_list(int argc, char **argv, const char *dir)
 {
-	int bad = 0;
+	int bad = stream_walk(argc, argv, dir, one, NULL, quiet, NULL);
 
-	if (!argc) {
-		argc = 1;
-		argv = (char **)&dir;
-	}
-	for (int i = 0; i < argc; i++) {
-		struct stream_set set;
-		struct stat st;
-
-		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-			int b = stream_load_dir(argv[i], NULL, &set, quiet, NULL);
-			char file[4096];
-
-			bad += b < 0 ? 1 : b;
-			for (size_t k = 0; k < set.n; k++) {
-				snprintf(file, sizeof file, "%s/%s.json", argv[i], set.v[k]->id);
-				one(set.v[k], file);
-			}
-			stream_set_free(&set);
-		} else {
-			struct stream *s = stream_load(argv[i], quiet, NULL);
-
-			bad += !s;
-			if (s)
-				one(s, argv[i]);
-			stream_free(s);
-		}
-	}
 	if (fflush(stdout) || ferror(stdout))
 		log_fatal(EXIT_TEMP, "write to stdout failed");
 	return bad ? EXIT_PERM : EXIT_DONE;

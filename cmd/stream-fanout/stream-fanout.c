@@ -36,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/conf.h"
@@ -279,29 +278,10 @@ on_signals(void *arg, int sfd)
 static int
 check(int argc, char **argv, const char *dir)
 {
-	int bad = 0;
+	int bad;
 
 	match_jq_trial(1);
-	if (!argc) {
-		argc = 1;
-		argv = (char **)&dir;
-	}
-	for (int i = 0; i < argc; i++) {
-		struct stream_set set;
-		struct stat st;
-
-		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-			int b = stream_load_dir(argv[i], NULL, &set, stream_err_print, stdout);
-
-			bad += b < 0 ? 1 : b;
-			stream_set_free(&set);
-		} else {
-			struct stream *s = stream_load(argv[i], stream_err_print, stdout);
-
-			bad += !s;
-			stream_free(s);
-		}
-	}
+	bad = stream_walk(argc, argv, dir, NULL, NULL, stream_err_print, stdout);
 	if (fflush(stdout))
 		log_fatal(EXIT_TEMP, "write to stdout failed: %s", strerror(errno));
 	return bad ? EXIT_PERM : EXIT_DONE;
