@@ -11,10 +11,21 @@
 #include "post/engine.h"
 #include "post/spool.h"
 
+/* One output line, {kind: r}; takes r. */
+static void
+letter_line(const char *kind, json_t *r)
+{
+	json_t *e = json_pack("{s:o}", kind, r);
+
+	ndjson_dump(&engine.out, e);
+	buf_addc(&engine.out, '\n');
+	json_decref(e);
+}
+
 void
 letter_receipt(const struct hook_job *j, const char *status, long http, const char *why)
 {
-	json_t *r = json_object(), *e;
+	json_t *r = json_object();
 
 	json_object_set_new(r, "target", json_string(engine.pf->name));
 	json_object_set_new(r, "stream", json_string(j->stream));
@@ -25,10 +36,7 @@ letter_receipt(const struct hook_job *j, const char *status, long http, const ch
 	json_object_set_new(r, "ms", json_integer((json_int_t)((clock_mono() - j->t0) * 1000)));
 	if (why)
 		json_object_set_new(r, "reason", json_string(why));
-	e = json_pack("{s:o}", "receipt", r);
-	ndjson_dump(&engine.out, e);
-	buf_addc(&engine.out, '\n');
-	json_decref(e);
+	letter_line("receipt", r);
 }
 
 void
@@ -47,14 +55,11 @@ letter_render(const char *stream, json_int_t kill, const char *target,
 	json_t *r = json_pack("{s:s,s:s,s:I,s:s,s:O}", "target", engine.pf->name,
 	    "stream", stream, "killmail_id", kill, "webhook",
 	    target[0] == '$' || !url ? target : log_url(url, label, sizeof label),
-	    "body", body), *e;
+	    "body", body);
 
 	if (why)
 		json_object_set_new(r, "error", json_string(why));
-	e = json_pack("{s:o}", "render", r);
-	ndjson_dump(&engine.out, e);
-	buf_addc(&engine.out, '\n');
-	json_decref(e);
+	letter_line("render", r);
 }
 
 void
