@@ -10,6 +10,7 @@
 #include "post/dedupe.h"
 #include "post/keyset.h"
 #include "lib/log.h"
+#include "lib/state.h"
 #include "json/ndjson.h"
 #include "post/spool.h"
 
@@ -46,7 +47,7 @@ dedupe_compact(void)
 	FILE *f;
 
 	spool_path(tmp, sizeof tmp, ".dedupe.tmp", "");
-	if (!(f = fopen(tmp, "w")))
+	if (!(f = state_create(tmp)))	/* 0600: whatever the umask, as every state file */
 		log_fatal(EXIT_TEMP, "cannot write %s: %s", tmp, strerror(errno));
 	for (size_t i = 0; (t = keyset_next(&D.seen, &i, &k));)
 		if (dedupe_live(t)) {

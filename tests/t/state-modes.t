@@ -80,7 +80,16 @@ is "$(wc -l <"$T/e/state/esi-resolve.pending")" 3 "esi-resolve: three mails save
 is "$(mode "$T/e/state")$(mode "$T/e/state/esi-resolve.pending")" 700600 \
 	"esi-resolve: state dir 0700, esi-resolve.pending 0600"
 
-# 4. insight: its own files and the stages' under s6
+# 4. the posters: the dedupe keys, like the messages file beside them
+post-discord -d "$T/pd" </dev/null 2>"$T/pd1.err"
+ok $? "post-discord: starts and ends on no input"
+is "$(mode "$T/pd/discord/dedupe")$(mode "$T/pd/discord/messages")" 600600 \
+	"post-discord: dedupe and messages are 0600"
+chmod 644 "$T/pd/discord/dedupe"
+post-discord -d "$T/pd" </dev/null 2>"$T/pd2.err"
+is "$(mode "$T/pd/discord/dedupe")" 600 "post-discord: an open dedupe is 0600 once rewritten at start"
+
+# 5. insight: its own files and the stages' under s6
 pipeline_need
 pipeline_fakes 10
 pipeline_setup	# the env files are made under umask 022: open to others
