@@ -102,3 +102,44 @@ real_data() {
 		skip_all "no ../shared/data beside the repository"
 	[ -s "$REAL_DATA/killmails.ndjson" ] || skip_all "no ../shared/data/killmails.ndjson"
 }
+
+# The posters' tests.  poster_test POSTER: skip the script without jq or
+# POSTER in BIN; PAIR is then a rendered pair to copy.
+poster_test() {
+	command -v jq >/dev/null || skip_all "no jq"
+	command -v "$1" >/dev/null || skip_all "no $1 in BIN"
+	PAIR=$ROOT/tests/data/render/basic.pair.json
+}
+# post_pairs FROM TO TARGETS [STREAM]: PAIR for killmails FROM..TO, with no
+# zKillboard link, to TARGETS (a JSON array), stream id STREAM (horde-kb)
+post_pairs() {
+	jq -c --argjson a "$1" --argjson b "$2" --argjson t "$3" --arg s "${4:-horde-kb}" \
+		'range($a; $b + 1) as $i | .mail.killmail_id = $i | .mail.url = null
+		 | .stream.targets = $t | .stream.id = $s' "$PAIR"
+}
+# discord_kills URL WEBHOOK: the killmail ids the fake Discord at URL took
+# for that webhook, one a line, in order: its embeds' links, or a message's
+# content when it has no embed
+discord_kills() {
+	curl -s "$1/_posts" | jq -r --arg w "$2" 'select(.webhook == $w)
+		| if (.body.embeds | length) > 0 then .body.embeds[].url else .body.content end' |
+		grep -o '[0-9]*/$' | tr -d /
+}
+# post_receipts TARGET STATUS FILE [REASON]: how many receipts in FILE are
+# of that target and status (and mention REASON)
+post_receipts() {
+	grep "\"receipt\":{\"target\":\"$1\"" "$3" | grep "\"status\":\"$2\"" | grep -c -- "${4:-.}"
+}
+# spool_pending SPOOL: posts waiting in a spool (segment lines not marked done)
+spool_pending() {
+	cat "$1"/*.ndjson "$1"/*.json 2>/dev/null |
+		awk '/^\{"done":/ { d++; next } /^\{/ { p++ } END { print p - d }'
+}
+# kill_in_wait URL HOOK PID: the fake Discord at URL answers webhook HOOK's
+# next request with a 429 (retry after 3 s); once it has, kill -9 PID: a
+# poster killed while it waits, with no post in flight
+kill_in_wait() {
+	fake_ctl "$1" "{\"faults\":[{\"match\":\"/webhooks/$2/\",\"status\":429,\"retry_after\":3,\"times\":1}]}"
+	wait_until 20 sh -c "curl -s $1/_stats | jq -e '.status[\"429\"] == 1' >/dev/null"
+	kill -9 "$3"; wait "$3" 2>/dev/null
+}

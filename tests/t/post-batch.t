@@ -5,26 +5,15 @@
 # platform refuses is sent again one post at a time, and a kill -9 loses
 # and doubles nothing.
 . "$(dirname "$0")/../lib.sh"
-command -v jq >/dev/null || skip_all "no jq"
-command -v post-discord >/dev/null || skip_all "no post-discord in BIN"
-PAIR=$ROOT/tests/data/render/basic.pair.json
+poster_test post-discord
 
-# mk FROM TO TARGETS: pairs for killmails FROM..TO
-mk() {
-	jq -c --argjson a "$1" --argjson b "$2" --argjson t "$3" \
-		'range($a; $b + 1) as $i | .mail.killmail_id = $i | .mail.url = null
-		 | .stream.targets = $t' "$PAIR"
-}
 dhook() { printf '[{"discord":"%s/api/webhooks/%s/tok"}]' "$d_url" "$1"; }
 # kills HOOKID: killmail ids of every embed the fake accepted, in order
-kills() {
-	curl -s "$d_url/_posts" | jq -r --arg w "$1" 'select(.webhook == $w)
-		| .body.embeds[].url' | grep -o '[0-9]*/$' | tr -d /
-}
+kills() { discord_kills "$d_url" "$1"; }
 has() { [ "$(kills "$1" | wc -l)" -ge "$2" ]; }
 # messages HOOKID: messages accepted, one line each: how many embeds
 messages() { curl -s "$d_url/_posts" | jq -r --arg w "$1" 'select(.webhook == $w) | .body.embeds | length'; }
-receipts() { grep "\"receipt\":{\"target\":\"$1\"" "$3" | grep -c "\"status\":\"$2\""; }
+receipts() { post_receipts "$@"; }
 stat() { curl -s "$1/_stats" | jq "$2"; }
 
 start_fake d discord --bucket-limit 5 --bucket-window 2 || skip_all "fake discord did not start"
@@ -46,7 +35,7 @@ is "$(send "$(jq -nc '{embeds: [{description: ("a" * 4000)}, {description: ("b" 
 fake_ctl "$d_url" '{"bucket_limit":5,"clear_log":true}'
 
 # --- 40 posts for one webhook: few messages, each post once, in order
-mk 1 40 "$(dhook one)" >"$T/in1"
+post_pairs 1 40 "$(dhook one)" >"$T/in1"
 post-discord -d "$T/s1" <"$T/in1" >"$T/out1" 2>"$T/err1"
 is $? 0 "exit 0"
 is "$(kills one | tr '\n' ' ')" "$(seq 1 40 | tr '\n' ' ')" "40 kills posted, each once, in order"
@@ -63,7 +52,7 @@ grep -q 'done posted=40 ' "$T/err1"; ok $? "posted=40 in the last log line"
 
 # --- --batch 1: one post per message, as before
 fake_ctl "$d_url" '{"clear_log":true,"bucket_limit":100}'
-mk 1 12 "$(dhook solo)" | post-discord -m 1 -d "$T/s1b" >/dev/null 2>&1
+post_pairs 1 12 "$(dhook solo)" | post-discord -m 1 -d "$T/s1b" >/dev/null 2>&1
 is "$(messages solo | sort -u | tr '\n' ' ')" "1 " "--batch 1: one embed per message"
 is "$(messages solo | wc -l)" 12 "--batch 1: 12 messages"
 
@@ -81,7 +70,7 @@ ok $((most < 10 ? 0 : 1)) "large posts: fewer to a message ($most at most)"
 
 # --- a batch refused with 400: its posts go one by one, none is lost
 fake_ctl "$d_url" '{"clear_log":true,"bucket_limit":100,"faults":[{"match":"/webhooks/rej/","status":400,"times":1,"body":"{\"message\":\"Invalid Form Body\",\"code\":50035}"}]}'
-mk 1 8 "$(dhook rej)" >"$T/in3"
+post_pairs 1 8 "$(dhook rej)" >"$T/in3"
 post-discord -d "$T/s3" <"$T/in3" >"$T/out3" 2>"$T/err3"
 is "$(kills rej | sort -n | tr '\n' ' ')" "$(seq 1 8 | tr '\n' ' ')" "refused batch: all 8 posted after all"
 is "$(receipts discord posted "$T/out3")" 8 "refused batch: 8 receipts posted"
@@ -91,7 +80,7 @@ is "$(ls "$T/s3/discord/dead" | wc -l)" 0 "refused batch: nothing in dead/"
 
 # --- ... and the one post the platform refuses alone is the only one lost
 fake_ctl "$d_url" '{"clear_log":true,"faults":[{"match":"/webhooks/rej2/","status":400,"times":2,"body":"{\"message\":\"Invalid Form Body\",\"code\":50035}"}]}'
-mk 1 6 "$(dhook rej2)" >"$T/in4"
+post_pairs 1 6 "$(dhook rej2)" >"$T/in4"
 post-discord -d "$T/s4" <"$T/in4" >"$T/out4" 2>"$T/err4"
 is "$(kills rej2 | sort -n | tr '\n' ' ')" "2 3 4 5 6 " "bad post alone: the others posted"
 is "$(receipts discord rejected "$T/out4")" 1 "bad post alone: one rejected receipt"
@@ -100,14 +89,11 @@ is "$(jq -r .post.killmail_id "$T"/s4/discord/dead/*.json)" 1 "bad post alone: t
 
 # --- kill -9 between batches (the fake has said wait: nothing in flight)
 fake_ctl "$d_url" '{"clear_log":true,"clear":true,"bucket_limit":1,"bucket_window":1}'
-mk 1 60 "$(dhook k9)" >"$T/in5"
+post_pairs 1 60 "$(dhook k9)" >"$T/in5"
 post-discord -d "$T/s5" <"$T/in5" >"$T/out5" 2>"$T/err5" &
 pid=$!; _pids="$_pids $pid"
 wait_until 20 has k9 10
-fake_ctl "$d_url" '{"faults":[{"match":"/webhooks/k9/","status":429,"retry_after":3,"times":1}]}'
-wait_until 20 sh -c "curl -s $d_url/_stats | jq -e '.status[\"429\"] == 1' >/dev/null"
-kill -9 $pid
-wait $pid 2>/dev/null
+kill_in_wait "$d_url" k9 $pid
 got=$(kills k9 | wc -l)
 ok $((got < 60 ? 0 : 1)) "kill -9 came before the end ($got of 60 posted)"
 post-discord -d "$T/s5" </dev/null >"$T/out5b" 2>"$T/err5b"
@@ -118,7 +104,7 @@ is "$(receipts discord posted "$T/out5b")" $((60 - got)) "the restart posted exa
 # kill -9 at any moment: nothing lost; what a message in flight held may
 # be posted again (measured, not asserted: the window of one request)
 fake_ctl "$d_url" '{"clear_log":true}'
-mk 1 60 "$(dhook k9b)" >"$T/in5c"
+post_pairs 1 60 "$(dhook k9b)" >"$T/in5c"
 post-discord -d "$T/s5c" <"$T/in5c" >/dev/null 2>&1 &
 pid=$!; _pids="$_pids $pid"
 wait_until 20 has k9b 10
@@ -130,7 +116,7 @@ diag "arbitrary kill -9: $(($(kills k9b | wc -l) - 60)) post(s) twice (at most o
 # --- Slack: several attachments per message, each post once
 if command -v post-slack >/dev/null && start_fake s slack --burst 1 --interval 1; then
 	shook() { printf '[{"slack":"%s/services/T0/B0/%s"}]' "$s_url" "$1"; }
-	mk 1 12 "$(shook x)" | post-slack -d "$T/s6" >"$T/out6" 2>"$T/err6"
+	post_pairs 1 12 "$(shook x)" | post-slack -d "$T/s6" >"$T/out6" 2>"$T/err6"
 	curl -s "$s_url/_posts" >"$T/sp"
 	is "$(jq -r '.body.attachments[].blocks[0].text.text' "$T/sp" | grep -o 'kill/[0-9]*/' |
 		tr -dc '0-9\n' | tr '\n' ' ')" "$(seq 1 12 | tr '\n' ' ')" "slack: 12 kills posted, once each, in order"

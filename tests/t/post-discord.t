@@ -3,41 +3,24 @@
 # a 429 storm, two webhooks that do not wait for each other, a global 429,
 # dead webhooks, 400s, 5xx storms, kill -9 and SIGTERM mid-queue, dedupe.
 . "$(dirname "$0")/../lib.sh"
-command -v jq >/dev/null || skip_all "no jq"
-command -v post-discord >/dev/null || skip_all "no post-discord in BIN"
-PAIR=$ROOT/tests/data/render/basic.pair.json
+poster_test post-discord
 
-# mk FROM TO TARGETS [STREAM]: pairs for killmails FROM..TO
-mk() {
-	jq -c --argjson a "$1" --argjson b "$2" --argjson t "$3" --arg s "${4:-horde-kb}" \
-		'range($a; $b + 1) as $i | .mail.killmail_id = $i | .mail.url = null
-		 | .stream.targets = $t | .stream.id = $s' "$PAIR"
-}
 hook() { printf '[{"discord":"%s/api/webhooks/%s/tok"}]' "$d_url" "$1"; }
 # ids HOOKID: killmail ids the fake accepted for that webhook, one a line
-ids() {
-	curl -s "$d_url/_posts" | jq -r --arg w "$1" 'select(.webhook == $w)
-		| if (.body.embeds | length) > 0 then .body.embeds[].url else .body.content end' |
-		grep -o '[0-9]*/$' | tr -d /
-}
+ids() { discord_kills "$d_url" "$1"; }
 count() { ids "$1" | wc -l; }
 has() { [ "$(count "$1")" -ge "$2" ]; }
 stat() { curl -s "$d_url/_stats" | jq "$1"; }
-receipts() { grep '"receipt":{"target":"discord"' "$2" | grep -c "\"status\":\"$1\""; }
-# pending SPOOL: posts waiting in a spool (segment lines not marked done)
-pending() {
-	cat "$1"/*.ndjson "$1"/*.json 2>/dev/null |
-		awk '/^\{"done":/ { d++; next } /^\{/ { p++ } END { print p - d }'
-}
+receipts() { post_receipts discord "$@"; }
 
 start_fake d discord --bucket-limit 5 --bucket-window 0.25 --dead 404 --bad-token 401 ||
 	skip_all "fake discord did not start"
 
 # --- pass-through: exactly the lines a later stage may want go on unchanged
 {
-	mk 1 1 "$(hook 1)"
-	mk 2 2 "[{\"discord\":\"$d_url/api/webhooks/1/tok\"},{\"slack\":\"https://x/services/T/B/C\"}]"
-	mk 3 3 '[{"stdout":true}]'
+	post_pairs 1 1 "$(hook 1)"
+	post_pairs 2 2 "[{\"discord\":\"$d_url/api/webhooks/1/tok\"},{\"slack\":\"https://x/services/T/B/C\"}]"
+	post_pairs 3 3 '[{"stdout":true}]'
 	echo '{"receipt":{"target":"x","status":"posted"}}'
 	echo '{"other":1}'
 	echo 'not json'
@@ -70,7 +53,7 @@ is "$bad" 0 "all $n golden Discord bodies accepted (within every limit)"
 
 # --- a 429 storm: 100 posts, 20 answered 429; all delivered, none early
 fake_ctl "$d_url" '{"clear_log":true,"faults":[{"match":"/webhooks/storm/","status":429,"retry_after":0.2,"times":20}]}'
-mk 1 100 "$(hook storm)" >"$T/in2"
+post_pairs 1 100 "$(hook storm)" >"$T/in2"
 post-discord -d "$T/s2" <"$T/in2" >"$T/out2" 2>"$T/err2"
 is "$(count storm)" 100 "429 storm: 100 posts delivered"
 is "$(ids storm | sort -u | wc -l)" 100 "each exactly once"
@@ -81,7 +64,7 @@ is "$(ids storm | tr '\n' ' ')" "$(seq 1 100 | tr '\n' ' ')" "in order"
 
 # --- two webhooks: a limited one does not hold up the other
 fake_ctl "$d_url" '{"clear_log":true,"faults":[{"match":"/webhooks/slow/","status":429,"retry_after":2,"times":1}]}'
-{ mk 1 1 "$(hook slow)"; mk 1 10 "$(hook fast)"; } >"$T/in3"
+{ post_pairs 1 1 "$(hook slow)"; post_pairs 1 10 "$(hook fast)"; } >"$T/in3"
 post-discord -d "$T/s3" <"$T/in3" >"$T/out3" 2>"$T/err3"
 t_slow=$(curl -s "$d_url/_posts" | jq -s '[.[] | select(.webhook == "slow") | .t] | min')
 t_fast=$(curl -s "$d_url/_posts" | jq -s '[.[] | select(.webhook == "fast") | .t] | max')
@@ -95,9 +78,9 @@ exec 4<>"$T/in4"
 # (the fake stands in for Discord's own host: only it may pause all)
 POST_PLATFORM_HOSTS=127.0.0.1 post-discord -d "$T/s4" <"$T/in4" >"$T/out4" 2>"$T/err4" &
 pid4=$!; _pids="$_pids $pid4"
-mk 1 1 "$(hook g1)" >&4
+post_pairs 1 1 "$(hook g1)" >&4
 wait_until 20 sh -c "curl -s $d_url/_stats | jq -e '.status[\"429\"] == 1' >/dev/null"
-{ mk 2 6 "$(hook g1)"; mk 1 6 "$(hook g2)"; } >&4
+{ post_pairs 2 6 "$(hook g1)"; post_pairs 1 6 "$(hook g2)"; } >&4
 wait_until 20 has g2 6
 is "$(stat .early)" 0 "global 429: no request to any webhook during the pause"
 is "$(stat '.status["429"]')" 1 "one global 429"
@@ -108,7 +91,7 @@ exec 4>&-
 
 # --- dead webhooks: one loud error, one request, then no more requests
 fake_ctl "$d_url" '{"clear_log":true}'
-{ mk 1 5 "$(hook 404)"; mk 1 3 "$(hook 401)"; mk 1 2 "$(hook ok)"; } >"$T/in5"
+{ post_pairs 1 5 "$(hook 404)"; post_pairs 1 3 "$(hook 401)"; post_pairs 1 2 "$(hook ok)"; } >"$T/in5"
 post-discord -d "$T/s5" <"$T/in5" >"$T/out5" 2>"$T/err5"
 is "$(curl -s "$d_url/_log" | grep -c '/webhooks/404/')" 1 "404 webhook: one request"
 is "$(curl -s "$d_url/_log" | grep -c '/webhooks/401/')" 1 "401 webhook: one request"
@@ -122,7 +105,7 @@ jq -e '.status == "dead" and (.reason | test("Unknown Webhook")) and .post.body.
 	"$(ls -d "$T"/s5/discord/dead/* | head -1)" >/dev/null
 ok $? "a dead letter is readable JSON with its reason and the post"
 is "$(count ok)" 2 "the good webhook still got its posts"
-mk 6 7 "$(hook 404)" | post-discord -d "$T/s5" >"$T/out5b" 2>"$T/err5b"
+post_pairs 6 7 "$(hook 404)" | post-discord -d "$T/s5" >"$T/out5b" 2>"$T/err5b"
 is "$(curl -s "$d_url/_log" | grep -c '/webhooks/404/')" 1 "after restart: no request to a dead webhook"
 is "$(receipts dead "$T/out5b")" 2 "later posts dead-lettered at once"
 
@@ -133,7 +116,7 @@ mkfifo "$T/in6"
 exec 3<>"$T/in6"
 post-discord -m 1 -d "$T/s6" <"$T/in6" >"$T/out6" 2>"$T/err6" &
 pid6=$!; _pids="$_pids $pid6"
-mk 1 3 "$(hook b400)" >&3
+post_pairs 1 3 "$(hook b400)" >&3
 wait_until 20 grep -q '"killmail_id":3,"status":"posted"' "$T/out6"
 is "$(receipts rejected "$T/out6")" 1 "400: one post rejected"
 grep -q 'post rejected .*http=400 reason="Invalid Form Body (50035)' "$T/err6"
@@ -148,11 +131,11 @@ exec 3>&-
 
 # --- 5xx storms: retried with back-off and delivered; past the limit, expired
 fake_ctl "$d_url" '{"clear_log":true,"faults":[{"match":"/webhooks/5xx/","status":502,"times":8}]}'
-mk 1 10 "$(hook 5xx)" | post-discord -d "$T/s7" -b 0.02 -a 10 >"$T/out7" 2>"$T/err7"
+post_pairs 1 10 "$(hook 5xx)" | post-discord -d "$T/s7" -b 0.02 -a 10 >"$T/out7" 2>"$T/err7"
 is "$(count 5xx)" 10 "502 x8: all 10 delivered"
 is "$(stat '.status["502"]')" 8 "the fake answered 502 eight times"
 fake_ctl "$d_url" '{"clear_log":true,"faults":[{"match":"/webhooks/down/","status":500,"times":-1}]}'
-mk 1 3 "$(hook down)" | post-discord -d "$T/s8" -b 0.02 -a 3 >"$T/out8" 2>"$T/err8"
+post_pairs 1 3 "$(hook down)" | post-discord -d "$T/s8" -b 0.02 -a 3 >"$T/out8" 2>"$T/err8"
 is "$(receipts expired "$T/out8")" 3 "500 forever: three posts expired after 3 attempts"
 is "$(stat '.status["500"]')" 3 "three attempts of the one message they share (batching)"
 is "$(grep -c '"status":"expired","http":500,"attempts":3,' "$T/out8")" 3 "three attempts each"
@@ -164,14 +147,12 @@ fake_ctl "$d_url" '{"clear":true}'
 # while no post is in flight: the one window post(1) documents is closed.
 # One message a second: posts go ten to a message (batching).
 fake_ctl "$d_url" '{"clear_log":true,"bucket_limit":1,"bucket_window":1}'
-mk 1 30 "$(hook k9)" >"$T/in9"
+post_pairs 1 30 "$(hook k9)" >"$T/in9"
 post-discord -d "$T/s9" <"$T/in9" >"$T/out9" 2>"$T/err9" &
 pid9=$!; _pids="$_pids $pid9"
 wait_until 20 has k9 10
-fake_ctl "$d_url" '{"faults":[{"match":"/webhooks/k9/","status":429,"retry_after":3,"times":1}]}'
-wait_until 20 sh -c "curl -s $d_url/_stats | jq -e '.status[\"429\"] == 1' >/dev/null"
-kill -9 "$pid9"; wait "$pid9" 2>/dev/null
-left=$(pending "$T/s9/discord/spool")
+kill_in_wait "$d_url" k9 "$pid9"
+left=$(spool_pending "$T/s9/discord/spool")
 diag "killed with $(count k9) delivered and $left in the spool"
 is "$(($(count k9) + left))" 30 "nothing lost at the kill: delivered + spooled = 30"
 post-discord -d "$T/s9" </dev/null >"$T/out9b" 2>"$T/err9b"
@@ -181,7 +162,7 @@ is "$(receipts posted "$T/out9b")" "$left" "the restart posted exactly the spool
 
 # kill -9 at an arbitrary moment: measure (not assert) the documented window
 fake_ctl "$d_url" '{"clear_log":true}'
-mk 1 30 "$(hook k9b)" >"$T/in9c"
+post_pairs 1 30 "$(hook k9b)" >"$T/in9c"
 post-discord -d "$T/s9c" <"$T/in9c" >/dev/null 2>&1 &
 pid=$!; _pids="$_pids $pid"
 wait_until 20 has k9b 14
@@ -192,13 +173,13 @@ diag "arbitrary kill -9: $(($(count k9b) - 30)) duplicate(s) (at most one messag
 
 # --- SIGTERM mid-queue: exit 0 within the grace, the rest stays in the spool
 fake_ctl "$d_url" '{"clear_log":true,"bucket_limit":1,"bucket_window":1}'
-mk 1 20 "$(hook term)" >"$T/in10"
+post_pairs 1 20 "$(hook term)" >"$T/in10"
 post-discord -d "$T/s10" -g 2s <"$T/in10" >"$T/out10" 2>"$T/err10" &
 pid=$!; _pids="$_pids $pid"
 wait_until 20 has term 3
 kill -TERM "$pid"; wait "$pid"
 is $? 0 "SIGTERM mid-queue: exit 0"
-left=$(pending "$T/s10/discord/spool")
+left=$(spool_pending "$T/s10/discord/spool")
 ok $((left == 0)) "unsent posts left in the spool ($left)"
 fake_ctl "$d_url" '{"bucket_limit":5,"bucket_window":0.25}'
 post-discord -d "$T/s10" </dev/null >/dev/null 2>&1
@@ -206,23 +187,23 @@ is "$(ids term | sort -u | wc -l) $(count term)" "20 20" "restart delivers the r
 
 # --- dedupe: once per webhook across streams, across restarts, within the window
 fake_ctl "$d_url" '{"clear_log":true}'
-{ mk 1 2 "$(hook dd)" a; mk 1 2 "$(hook dd)" b; mk 1 1 "$(hook dd2)" c; } >"$T/in11"
+{ post_pairs 1 2 "$(hook dd)" a; post_pairs 1 2 "$(hook dd)" b; post_pairs 1 1 "$(hook dd2)" c; } >"$T/in11"
 INSIGHT_NOW=1800000000 post-discord -d "$T/s11" <"$T/in11" >"$T/out11" 2>/dev/null
 is "$(count dd)" 2 "two streams, same webhook: one post per killmail"
 is "$(receipts duplicate "$T/out11")" 2 "the other stream gets duplicate receipts"
 grep -q '"stream":"b","killmail_id":1,"status":"duplicate"' "$T/out11"; ok $? "receipt names the stream"
 is "$(count dd2)" 1 "another webhook gets its own post"
-mk 2 2 "$(hook dd)" z | INSIGHT_NOW=1800003600 post-discord -d "$T/s11" >"$T/out12" 2>/dev/null
+post_pairs 2 2 "$(hook dd)" z | INSIGHT_NOW=1800003600 post-discord -d "$T/s11" >"$T/out12" 2>/dev/null
 is "$(receipts duplicate "$T/out12")" 1 "after a restart, still a duplicate"
-mk 2 2 "$(hook dd)" z | INSIGHT_NOW=1800090000 post-discord -d "$T/s11" >"$T/out13" 2>/dev/null
+post_pairs 2 2 "$(hook dd)" z | INSIGHT_NOW=1800090000 post-discord -d "$T/s11" >"$T/out13" 2>/dev/null
 is "$(receipts posted "$T/out13")" 1 "past the 24 h window it posts again"
-mk 3 3 "$(hook dd)" z | INSIGHT_NOW=1800090000 post-discord -d "$T/s11" -w 0 >/dev/null 2>&1
-mk 3 3 "$(hook dd)" z | INSIGHT_NOW=1800090000 post-discord -d "$T/s11" -w 0 >"$T/out14" 2>/dev/null
+post_pairs 3 3 "$(hook dd)" z | INSIGHT_NOW=1800090000 post-discord -d "$T/s11" -w 0 >/dev/null 2>&1
+post_pairs 3 3 "$(hook dd)" z | INSIGHT_NOW=1800090000 post-discord -d "$T/s11" -w 0 >"$T/out14" 2>/dev/null
 is "$(receipts posted "$T/out14")" 1 "-w 0 turns dedupe off"
 
 # --- "$NAME" targets: read from the environment; missing is one clear error
 fake_ctl "$d_url" '{"clear_log":true}'
-{ mk 1 3 '[{"discord":"$FEED_OK"}]' envok; mk 1 3 '[{"discord":"$FEED_MISSING"}]' envbad; } >"$T/in15"
+{ post_pairs 1 3 '[{"discord":"$FEED_OK"}]' envok; post_pairs 1 3 '[{"discord":"$FEED_MISSING"}]' envbad; } >"$T/in15"
 FEED_OK="$d_url/api/webhooks/env/tok" post-discord -d "$T/s15" <"$T/in15" >"$T/out15" 2>"$T/err15"
 is $? 0 "missing variable: no crash"
 is "$(count env)" 3 "\$FEED_OK read from the environment"
@@ -233,16 +214,16 @@ ok $? "the dead letter keeps \$NAME, so it can be requeued once set"
 
 # --- the posts of one read go to one segment, made durable with one fdatasync
 fake_ctl "$d_url" '{"clear_log":true,"faults":[{"match":"/webhooks/hold/","status":429,"retry_after":30,"times":1}]}'
-mk 1 20 "$(hook hold)" >"$T/in16"	# 40 KB: one read
+post_pairs 1 20 "$(hook hold)" >"$T/in16"	# 40 KB: one read
 post-discord -d "$T/s16" <"$T/in16" >"$T/out16" 2>"$T/err16" &
 pid=$!; _pids="$_pids $pid"
 wait_until 20 sh -c "curl -s $d_url/_stats | jq -e '.status[\"429\"] == 1' >/dev/null"
 is "$(ls "$T/s16/discord/spool" | grep -c '\.ndjson$')" 1 "20 posts of one read: one segment"
-is "$(pending "$T/s16/discord/spool")" 20 "holding the 20 posts"
+is "$(spool_pending "$T/s16/discord/spool")" 20 "holding the 20 posts"
 ls -a "$T/s16/discord/spool" | grep -q '\.tmp$'; ok $((! $?)) "no temporary file left"
 kill -TERM "$pid"; wait "$pid"
 fake_ctl "$d_url" '{"clear_log":true}'
-mk 1 20 "$(hook sync)" >"$T/in17"
+post_pairs 1 20 "$(hook sync)" >"$T/in17"
 if command -v strace >/dev/null; then
 	# LeakSanitizer cannot run under ptrace; strace counts the calls.
 	# One post to a message (-m 1): 20 requests, each answer seen.
@@ -329,6 +310,6 @@ is "$(grep -v '"receipt"' "$T/out19b")" "$(grep slack "$T/in19b")" "and spelled 
 
 # --- usage and unwritable state
 post-discord -x </dev/null 2>/dev/null; is $? 100 "bad flag: exit 100"
-mk 1 1 "$(hook w)" | post-discord -d /dev/null/x >/dev/null 2>&1; is $? 111 "unwritable state: exit 111"
+post_pairs 1 1 "$(hook w)" | post-discord -d /dev/null/x >/dev/null 2>&1; is $? 111 "unwritable state: exit 111"
 
 done_testing

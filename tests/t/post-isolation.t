@@ -5,29 +5,16 @@
 # never answers is dead-lettered after a few time-outs while the healthy
 # one gets all its posts.
 . "$(dirname "$0")/../lib.sh"
-command -v jq >/dev/null || skip_all "no jq"
-command -v post-discord >/dev/null || skip_all "no post-discord in BIN"
-PAIR=$ROOT/tests/data/render/basic.pair.json
+poster_test post-discord
 
 # mk FROM TO URL: pairs for killmails FROM..TO to one Discord webhook
-mk() {
-	jq -c --argjson a "$1" --argjson b "$2" --arg u "$3" \
-		'range($a; $b + 1) as $i | .mail.killmail_id = $i | .mail.url = null
-		 | .stream.targets = [{"discord": $u}] | .stream.id = "s"' "$PAIR"
-}
-ids() {
-	curl -s "$d_url/_posts" | jq -r --arg w "$1" 'select(.webhook == $w)
-		| if (.body.embeds | length) > 0 then .body.embeds[].url else .body.content end' |
-		grep -o '[0-9]*/$' | tr -d /
-}
+mk() { post_pairs "$1" "$2" "$(jq -nc --arg u "$3" '[{discord: $u}]')" s; }
+ids() { discord_kills "$d_url" "$1"; }
 count() { ids "$1" | wc -l; }
 has() { [ "$(count "$1")" -ge "$2" ]; }
 n429() { curl -s "$d_url/_stats" | jq '.status["429"] // 0'; }
 # receipts STATUS FILE [REASON]: receipts of that status (and reason)
-receipts() {
-	grep '"receipt":{"target":"discord"' "$2" | grep "\"status\":\"$1\"" |
-		grep -c "${3:-.}"
-}
+receipts() { post_receipts discord "$@"; }
 # fifo NAME: a pipe held open on fd 3 for a poster's stdin
 fifo() { rm -f "$T/$1"; mkfifo "$T/$1"; exec 3<>"$T/$1"; }
 
