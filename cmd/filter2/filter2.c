@@ -37,6 +37,9 @@
  *
  * Exit: 0 at end of input once no pair waits, or at SIGTERM/SIGINT (after
  * saving the waiting pairs); 100 usage; 111 output closed or system error.
+ *
+ * Here: setup, the loop and the state file; the lines themselves, judged,
+ * are take.c's (cmd/filter2/take.h).
  */
 #include <errno.h>
 #include <fcntl.h>

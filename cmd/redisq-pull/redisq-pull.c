@@ -27,6 +27,10 @@
  *
  * Exit: 0 at SIGTERM/SIGINT (after the current line) or, with --once, at
  * the head; 100 usage; 111 output closed or system error.
+ *
+ * Here: options, setup and the RedisQ long-poll.  The requests and their
+ * waits are puller.c, the R2Z2 walk with its cursor and marks r2z2.c, what
+ * is written (once) emit.c.
  */
 #include <getopt.h>
 #include <stdio.h>
