@@ -83,4 +83,56 @@ U=$d_url/api/webhooks/plain/tok
 mk 1 6 'del(.stream.fold)' | post-discord -s "$T/s2" -m 1 >"$T/o4" 2>"$T/e4"
 is "$(receipts posted "$T/o4") $(msgs plain | grep -c '^Fight')" "6 0" "no fold: six posts, no fight"
 
+# --- coalescing: kills that come while an edit is in flight make one edit
+U=$d_url/api/webhooks/f3/tok
+feed s3
+mk 1 3 >&7
+wait_until 20 sh -c "curl -s $d_url/_posts | grep -q '\"webhook\": \"f3\".*Fight in'"
+ok $? "the fight message is made"
+fake_ctl "$d_url" '{"faults":[{"match":"/f3/tok/messages/","delay":2,"times":1}]}'
+mk 4 4 >&7
+wait_until 20 grep -q '"method": "PATCH".*f3' "$T/d.log"
+ok $? "the first edit is in flight"
+mk 5 40 >&7
+has40() { [ "$(field f3 Kills | cut -d' ' -f1)" = 20 ] && [ "$(field f3 Losses | cut -d' ' -f1)" = 20 ]; }
+wait_until 20 has40
+ok $? "the message counts all forty kills"
+n=$(posts | jq -r 'select(.webhook == "f3" and .edit) | .edit' | wc -l)
+[ "$n" -ge 1 ] && [ "$n" -le 5 ]
+ok $? "... in a few edits, not thirty-seven ($n)"
+wait_until 20 sh -c "[ \$(grep -c '\"status\":\"folded\"' $T/s3.out) -eq 37 ]"
+ok $? "37 folded receipts"
+
+# --- another system, or a kill outside the window: another fight; the old one is over
+mk 41 41 '.mail.system.id = 30000142 | .mail.system.name = "Jita"' >&7
+mk 1500 1500 >&7	# 19:23:20, 76 minutes after the fight's last kill
+over() { footer f3 | grep -q 'fight over, lasted 6m$'; }
+wait_until 20 over
+ok $? "a kill outside the window ends the fight: marked over ($(footer f3))"
+wait_until 20 sh -c "[ \$(grep -c '\"status\":\"posted\"' $T/s3.out) -ge 4 ]"
+is "$(msgs f3 | grep -c '^Fight')" 1 "... still one fight message"
+is "$(posts | jq -r 'select(.webhook == "f3" and .edit == null) | .body.embeds[0].url' | tail -2 | tr '\n' ' ')" \
+	"https://zkillboard.com/kill/41/ https://zkillboard.com/kill/1500/ " \
+	"the kill in Jita and the late kill are posted alone (fights of one)"
+is "$(jq -r '.receipt | select(.killmail_id == 41) | .status' "$T/s3.out")" posted "Jita's kill: posted"
+exec 7>&-
+wait $pp; ok $? "end of input: exit 0"
+
+# --- final when the window passes on the poster's clock
+U=$d_url/api/webhooks/f4/tok
+SEC='.mail.time = (.mail.killmail_id as $k | "2026-07-04T18:00:00Z" | fromdate + $k | todate)'
+feed s4
+WIN=2s mk 1 4 "$SEC" >&7
+over4() { footer f4 | grep -q "4 kills .* fight over, lasted 3s$"; }
+wait_until 20 over4
+ok $? "window passed: the last edit marks it over ($(footer f4))"
+posts | jq -r 'select(.webhook == "f4" and .edit == null) | .body.embeds[0].footer.text' |
+	grep -q '^Horde killboard · [34] kills · 2026-07-04 18:00–18:00 UTC · updating$'
+ok $? "the message said updating until then"
+exec 7>&-
+wait $pp
+WIN=2s mk 5 5 "$SEC" | post-discord -s "$T/s4" >"$T/o5" 2>"$T/e5"
+is "$(receipts posted "$T/o5")" 1 "a kill after the fight is over: posted alone"
+is "$(msgs f4 | grep -c '^Fight')" 1 "... the fight message is left as it is"
+
 done_testing
