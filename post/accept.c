@@ -51,10 +51,12 @@ accept_commit(const char *name)
 	struct spool_seg *s;
 
 	fold_flush();	/* the fights before the posts and edits of them */
-	if (!(s = spool_commit(name)))
-		return;
+	s = spool_commit(name);
+	/* kills folded into a fight have no post, but their keys too */
 	dedupe_flush();
 	dedupe_sync();
+	if (!s)
+		return;
 	for (j = B.head; j; j = next) {
 		next = j->next;
 		j->next = NULL;

@@ -135,4 +135,49 @@ WIN=2s mk 5 5 "$SEC" | post-discord -s "$T/s4" >"$T/o5" 2>"$T/e5"
 is "$(receipts posted "$T/o5")" 1 "a kill after the fight is over: posted alone"
 is "$(msgs f4 | grep -c '^Fight')" 1 "... the fight message is left as it is"
 
+# --- kill -9 mid-fold: no second message, the edit resumes, nothing twice
+U=$d_url/api/webhooks/f5/tok
+feed s5
+mk 1 3 >&7
+wait_until 20 sh -c "curl -s $d_url/_posts | grep -q '\"webhook\": \"f5\".*Fight in'"
+ok $? "kill -9: the fight message is made"
+fake_ctl "$d_url" '{"faults":[{"match":"/f5/tok/messages/","status":429,"retry_after":60,"times":1}]}'
+mk 4 4 >&7
+wait_until 20 sh -c "curl -s $d_url/_stats | jq -e '.status[\"429\"] == 1' >/dev/null"
+ok $? "an edit waits: the fake said wait a minute"
+mk 5 7 >&7
+wait_until 20 sh -c "[ \$(grep -c '\"status\":\"folded\"' $T/s5.out) -eq 4 ]"
+ok $? "four kills folded"
+kill -9 $pp; wait $pp 2>/dev/null; exec 7>&-
+grep -q '"creating"' "$T/s5/discord/folds"; ok $? "the fight's message is in the folds file"
+ls "$T/s5/discord/spool/"*.ndjson >/dev/null 2>&1; ok $? "the edit is still in the spool"
+mk 6 9 | post-discord -s "$T/s5" >"$T/o6" 2>"$T/e6"
+is "$(receipts duplicate "$T/o6") $(receipts folded "$T/o6")" "2 2" \
+	"after restart: the kills folded before are duplicates, the new ones folded"
+is "$(msgs f5 | grep -c '^Fight')" 1 "no second fight message"
+is "$(field f5 Kills | cut -d' ' -f1) $(field f5 Losses | cut -d' ' -f1)" "4 5" \
+	"the message counts nine kills, each once"
+grep -q 'fights resumed count=1' "$T/e6"; ok $? "the fight is resumed"
+ls "$T/s5/discord/spool/"*.ndjson >/dev/null 2>&1; ok $((! $?)) "the spool is empty"
+
+# --- Slack cannot edit: the fight's kills from min on are held, one summary when it is over
+if command -v post-slack >/dev/null && start_fake s slack; then
+	SU=$s_url/services/T0/B0/fold
+	mkfifo "$T/sl.in"
+	post-slack -s "$T/sl" -i 0 -m 1 <"$T/sl.in" >"$T/sl.out" 2>"$T/sl.err" &
+	pp=$!; _pids="$_pids $pp"
+	exec 7>"$T/sl.in"
+	WIN=2s mk 1 6 "$SEC | .stream.targets = [{slack: \"$SU\"}]" >&7
+	spost() { curl -s "$s_url/_posts" | jq -r 'select(.body.text | startswith("Fight")) | .body.text'; }
+	wait_until 20 sh -c "curl -s $s_url/_posts | grep -q 'Fight in'"
+	ok $? "slack: a summary is posted when the fight is over"
+	is "$(spost)" "Fight in Tama (The Citadel): 6 kills" "slack: one summary, of the six kills"
+	is "$(curl -s "$s_url/_posts" | wc -l)" 3 "slack: the two kills below min, then the summary"
+	is "$(receipts folded "$T/sl.out")" 4 "slack: four kills held (folded)"
+	is "$(curl -s "$s_url/_posts" | jq -r 'select(.body.text | startswith("Fight")) | .body.attachments[0].blocks[-1].elements[0].text')" \
+		"Horde killboard · 6 kills · 2026-07-04 18:00–18:00 UTC · fight over, lasted 5s" "slack: its footer says over"
+	exec 7>&-
+	wait $pp; ok $? "slack: exit 0"
+fi
+
 done_testing
