@@ -25,11 +25,26 @@ static struct {
 
 /* ---- the file ---- */
 
+/* The file is made with the first fight: a poster of streams that do not
+ * fold writes nothing more at start. */
+static void
+file_open(void)
+{
+	char p[1200];
+	int fd;
+
+	if ((fd = open(spool_path(p, sizeof p, "folds", ""),
+	    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0 || !(F.f = fdopen(fd, "a")))
+		log_fatal(EXIT_TEMP, "cannot write %s: %s", p, strerror(errno));
+}
+
 static void
 put(json_t *j)
 {
 	char *s = json_dumps(j, JSON_COMPACT);
 
+	if (!F.f)
+		file_open();
 	if (fprintf(F.f, "%s\n", s) < 0)
 		log_fatal(EXIT_TEMP, "cannot append to folds: %s", strerror(errno));
 	free(s);
@@ -261,9 +276,11 @@ fold_open(int edits)
 	} else if (errno != ENOENT)
 		log_fatal(EXIT_TEMP, "cannot read %s: %s", p, strerror(errno));
 	free(line);
-	compact();
-	if (F.all)
+	if (F.all) {
+		compact();
 		log_info("fights resumed count=%zu", fold_open_count());
+	} else
+		unlink(p);	/* no fight left: nothing to keep */
 }
 
 void
@@ -505,6 +522,7 @@ static void
 fight_close(struct fight *f)
 {
 	put_change(f, "closed", json_true());
+	F.live -= F.live > f->n + 1 ? f->n + 1 : F.live;
 	fight_unlink(f);
 }
 

@@ -136,7 +136,7 @@ ships(const struct render_ctx *c, const struct fight *f, size_t n, struct buf *b
 
 /* "Stream · 12 kills · 2026-12-03 19:03–19:17 UTC · updating". */
 static void
-footer(const struct fight *f, size_t n, int over, struct buf *b)
+footer(const struct render_ctx *c, const struct fight *f, size_t n, int over, struct buf *b)
 {
 	time_t t0 = (time_t)first_t(f, n, 0), t1 = (time_t)first_t(f, n, 1);
 	long long s = (long long)(t1 - t0);
@@ -148,7 +148,10 @@ footer(const struct fight *f, size_t n, int over, struct buf *b)
 	strftime(d0, sizeof d0, "%Y-%m-%d %H:%M", &a);
 	strftime(d1, sizeof d1, a.tm_yday == z.tm_yday && a.tm_year == z.tm_year ?
 	    "%H:%M" : "%Y-%m-%d %H:%M", &z);
-	if (f->sname) {
+	if (f->sname && c->slack) {
+		render_esc(c, b, f->sname);
+		buf_add(b, " \xc2\xb7 ", 4);
+	} else if (f->sname) {	/* a footer is plain text on Discord */
 		char *cut = render_cut(f->sname, 100);
 
 		buf_add(b, cut, strlen(cut));
@@ -223,7 +226,7 @@ render_fold_discord(const struct fight *f, size_t n, int over)
 
 	title(f, &t);
 	cut = render_cut(t.p, 256);
-	footer(f, n, over, &ft);
+	footer(&c, f, n, over, &ft);
 	fcut = render_cut(ft.p, 256);
 	used = render_units(cut) + render_units(fcut);
 	json_object_set_new(e, "title", json_string(cut));
@@ -304,7 +307,7 @@ render_fold_slack(const struct fight *f, size_t n, int over)
 		buf_free(&values[i]);
 	}
 	buf_free(&s);
-	footer(f, n, over, &s);
+	footer(&c, f, n, over, &s);
 	cut = render_cut(s.p, 2000);
 	json_array_append_new(blocks, json_pack("{s:s,s:[{s:s,s:s}]}", "type", "context",
 	    "elements", "type", "mrkdwn", "text", cut));
