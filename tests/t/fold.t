@@ -46,6 +46,22 @@ feed() {	# feed DIR: a poster reading the FIFO $T/DIR.in, its pid in $pp
 	exec 7>"$T/$1.in"
 }
 
+# --- the stream key: bad fold keys refused with their JSON path
+if command -v stream-fanout >/dev/null; then
+	mkdir -p "$T/sd"
+	printf '%s\n' '{"fold": {"window": "10m", "min": 5}, "targets": [{"stdout": true}]}' >"$T/sd/good.json"
+	stream-fanout --check "$T/sd/good.json" >"$T/ck" 2>&1
+	is "$?:$(cat "$T/ck")" "0:" "check: a good fold passes"
+	printf '%s\n' '{"fold": {"window": "90m", "min": 1, "jumps": 3}, "targets": [{"stdout": true}]}' >"$T/sd/bad.json"
+	stream-fanout --check "$T/sd/bad.json" >"$T/ck" 2>&1
+	is "$?" 100 "check: a bad fold exits 100"
+	is "$(cut -d: -f2 "$T/ck" | tr '\n' ' ')" " \$.fold.jumps  \$.fold.min " \
+		"check: each error named by its JSON path"
+	printf '%s\n' '{"fold": {"window": "25h"}, "targets": [{"stdout": true}]}' >"$T/sd/bad.json"
+	stream-fanout --check "$T/sd/bad.json" 2>&1 | grep -q '\$.fold.window: expected a duration from 1s to 24h'
+	ok $? "check: a window over 24h is refused"
+fi
+
 start_fake d discord --bucket-limit 50 --bucket-window 1 || skip_all "fake discord did not start"
 
 # --- below min nothing folds; the third kill makes the fight's message
