@@ -60,6 +60,26 @@ if command -v stream-fanout >/dev/null; then
 	printf '%s\n' '{"fold": {"window": "25h"}, "targets": [{"stdout": true}]}' >"$T/sd/bad.json"
 	stream-fanout --check "$T/sd/bad.json" 2>&1 | grep -q '\$.fold.window: expected a duration from 1s to 24h'
 	ok $? "check: a window over 24h is refused"
+	# a running stream-fanout keeps the version it has on a reload
+	solo=$(jq -c 'select(.name == "solo") | .mail' "$ROOT/tests/data/match/mails.ndjson")
+	mkdir -p "$T/live"
+	printf '%s\n' '{"name": "v1", "fold": {"window": "10m"}, "targets": [{"stdout": true}]}' >"$T/live/x.json"
+	mkfifo "$T/fan.in"
+	stream-fanout -d "$T/live" <"$T/fan.in" >"$T/fan.out" 2>"$T/fan.err" &
+	fp=$!; _pids="$_pids $fp"
+	exec 6>"$T/fan.in"
+	printf '%s\n' "$solo" >&6	# once it has written, it is ready for SIGHUP
+	wait_until 10 test -s "$T/fan.out"
+	printf '%s\n' '{"name": "v2", "fold": {"window": "10m", "min": 0}, "targets": [{"stdout": true}]}' >"$T/live/x.json"
+	kill -HUP $fp
+	wait_until 10 grep -q 'info: reloaded' "$T/fan.err"
+	printf '%s\n' "$solo" >&6
+	wait_until 10 sh -c "[ \$(wc -l <$T/fan.out) -ge 2 ]"
+	is "$(tail -1 "$T/fan.out" | jq -r '.stream.name + " " + (.stream.fold | tojson)')" 'v1 {"window":"10m"}' \
+		"reload: a bad fold keeps the stream's previous version"
+	grep -q '\$.fold.min: expected an integer from 2 to 1000' "$T/fan.err"; ok $? "... and says why"
+	exec 6>&-
+	wait $fp
 fi
 
 start_fake d discord --bucket-limit 50 --bucket-window 1 || skip_all "fake discord did not start"
