@@ -242,6 +242,13 @@ fold_done(const struct hook_job *j, const char *status)
 		fight_close(f);
 		return;
 	}
+	if (fold_st.edits && !f->msg[0]) {
+		/* a webhook URL with wait=false: Discord names no message */
+		log_warn("fight message posted without its id, it cannot be edited "
+		    "fight=\"%s\"", f->name);
+		fight_close(f);
+		return;
+	}
 	f->shown = f->sending;
 	f->shown_final = f->sending_final;
 	fold_put(json_pack("{s:s,s:I,s:b}", "f", f->name, "shown", (json_int_t)f->shown,
