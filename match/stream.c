@@ -343,12 +343,40 @@ load_display(struct ctx *c, struct stream *s, const json_t *j)
 		load_show(c, s, json_object_get(j, "show"));
 }
 
+/* ---------------------------------------------------------------- fold */
+
+/* "fold": {"window": DURATION, "min": N}: a fight's kills become one
+ * message in the posters (post/fold.c reads it from the pair's stream). */
+static void
+load_fold(struct ctx *c, const json_t *j)
+{
+	static const char *const keys[] = { "window", "min", NULL };
+	const json_t *w = json_object_get(j, "window"), *m = json_object_get(j, "min");
+	double d;
+
+	if (!j)
+		return;
+	if (!json_is_object(j)) {
+		fail(c, "$.fold", "expected {\"window\": DURATION, \"min\": N}");
+		return;
+	}
+	check_keys(c, j, "$.fold", keys);
+	if (!w)
+		fail(c, "$.fold.window", "missing: the fight's window, a duration");
+	else if (match_duration(w, &d) < 0 || d < 1 || d > 86400)
+		fail(c, "$.fold.window", "expected a duration from 1s to 24h "
+		    "(seconds, or \"90s\", \"10m\", \"2h\")");
+	if (m && (!json_is_integer(m) || json_integer_value(m) < 2 ||
+	    json_integer_value(m) > 1000))
+		fail(c, "$.fold.min", "expected an integer from 2 to 1000");
+}
+
 /* ------------------------------------------------------------ a stream */
 
 /* "id" is added to a file's object by stream_parse, which refuses a file
  * that has one. */
 static const char *const top_keys[] = { "name", "enabled", "match", "targets",
-	"mentions", "display", "description", "id", NULL };
+	"mentions", "display", "description", "fold", "id", NULL };
 
 static const char *
 string_of(struct ctx *c, const json_t *j, const char *k)
@@ -377,6 +405,7 @@ load_top(struct ctx *c, struct stream *s)
 	load_targets(c, s, json_object_get(j, "targets"));
 	load_mentions(c, s, json_object_get(j, "mentions"));
 	load_display(c, s, json_object_get(j, "display"));
+	load_fold(c, json_object_get(j, "fold"));
 }
 
 /* Validate s->json (which carries "id" already) and fill s in. */

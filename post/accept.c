@@ -14,6 +14,7 @@
 #include "json/scan.h"
 #include "post/dedupe.h"
 #include "post/engine.h"
+#include "post/fold.h"
 #include "post/keyset.h"
 #include "post/sent.h"
 #include "post/spool.h"
@@ -49,10 +50,13 @@ accept_commit(const char *name)
 	struct hook_job *j, *next;
 	struct spool_seg *s;
 
-	if (!(s = spool_commit(name)))
-		return;
+	fold_flush();	/* the fights before the posts and edits of them */
+	s = spool_commit(name);
+	/* kills folded into a fight have no post, but their keys too */
 	dedupe_flush();
 	dedupe_sync();
+	if (!s)
+		return;
 	for (j = B.head; j; j = next) {
 		next = j->next;
 		j->next = NULL;
@@ -149,10 +153,36 @@ revise(struct hook_job *j, struct hook *h, const char *tw, const json_t *body,
 	return 0;
 }
 
+/* A new post for h, unless its stream folds it into a fight (fold.h):
+ * then it is that fight's message, or no post at all (body is stolen). */
+static void
+accept_new(struct hook_job *j, struct hook *h, const json_t *pair, const json_t *t,
+    const char *tw, json_t *body)
+{
+	struct fight *f;
+	enum fold_act a = engine.c->dry_run ? FOLD_NO : fold_add(pair, t, tw, h->id, &f);
+
+	j->hook = h;
+	if (a == FOLD_IN) {
+		engine.folded++;
+		letter_receipt(j, "folded", 0, NULL);
+		free(j);
+	} else if (a == FOLD_FIRST) {
+		json_t *fb = fold_body(f);
+
+		batch_add(j, tw, (json_int_t)(unsigned)clock_wall(), fb);
+		fold_job(f, j);
+		json_decref(fb);
+	} else
+		batch_add(j, tw, (json_int_t)(unsigned)clock_wall(), body);
+	json_decref(body);
+}
+
 /* A post for h: dedupe (a revision edits the post made), then this
  * turn's segment (body is stolen). */
 static void
-accept_hook(struct hook_job *j, struct hook *h, const char *tw, json_t *body)
+accept_hook(struct hook_job *j, struct hook *h, const json_t *pair, const json_t *t,
+    const char *tw, json_t *body)
 {
 	const char *status, *why;
 	unsigned long long k = dedupe_key(h->id, j->kill);
@@ -174,10 +204,8 @@ accept_hook(struct hook_job *j, struct hook *h, const char *tw, json_t *body)
 	} else if ((why = refusal(h, 1, &status)))
 		refuse(j, tw, body, status, why);
 	else {
-		j->hook = h;
-		batch_add(j, tw, (json_int_t)(unsigned)clock_wall(), body);
-		json_decref(body);
 		dedupe_add(k, fp);
+		accept_new(j, h, pair, t, tw, body);
 	}
 }
 
@@ -218,7 +246,7 @@ accept_target(const json_t *pair, const json_t *target, const char *tw,
 		    JSON_INTEGER_FORMAT " reason=\"%s\"", sid, kill, w2);
 		refuse(j, tw, body, "rejected", w2);
 	} else
-		accept_hook(j, hook_get(url), tw, body);
+		accept_hook(j, hook_get(url), pair, target, tw, body);
 }
 
 /* Is this target's platform handled here or by an earlier stage? */
@@ -331,6 +359,12 @@ requeue(struct hook_job *j, json_t *entry)
 		letter_dead(j, entry, status, 0, w);
 		return;
 	}
+	if (!fold_replayed(h->id, j)) {
+		/* its fight needs it no more: done without a request */
+		hook_job_done(j);
+		free(j);
+		return;
+	}
 	if (!dedupe_known(dedupe_key(h->id, j->kill)))
 		dedupe_add(dedupe_key(h->id, j->kill), 0);
 	j->hook = h;
@@ -392,6 +426,36 @@ accept_replay(void)
 	dedupe_flush();
 	if (hook_queued() > q)
 		log_info("spooled posts queued count=%ld", hook_queued() - q);
+}
+
+/* A post (edit: NULL) or an edit of fight f's message, its body rendered
+ * again when it is sent. */
+static void
+queue_fold(struct fight *f, const char *edit)
+{
+	char why[300];
+	const char *url = hook_resolve(f->tw, why, sizeof why), *status, *w;
+	struct hook_job *j = hook_job_new(f->stream, f->k[f->n - 1].id);
+	json_t *body = fold_body(f);
+
+	if (edit)
+		snprintf(j->edit, sizeof j->edit, "%s", edit);
+	fold_job(f, j);
+	if (!url)
+		refuse(j, f->tw, body, "rejected", why);
+	else if ((w = refusal(j->hook = hook_get(url), 0, &status)))
+		refuse(j, f->tw, body, status, w);
+	else {
+		batch_add(j, f->tw, (json_int_t)(unsigned)clock_wall(), body);
+		json_decref(body);
+	}
+}
+
+void
+accept_folds(void)
+{
+	fold_tick(clock_wall(), queue_fold);
+	accept_commit(NULL);
 }
 
 void

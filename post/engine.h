@@ -24,6 +24,7 @@ struct engine {
 	long invalid;
 	unsigned long posted, limited, retried, dead, rejected, expired, dup, malformed;
 	unsigned long revised, edited;	/* revisions queued as edits; edits answered */
+	unsigned long folded;	/* kills folded into a fight's message */
 	struct mark mark;	/* -C: the newest mark of the turn ... */
 	int marked;		/* ... when there is one */
 	long long committed;	/* the position written last */
@@ -40,6 +41,8 @@ extern struct engine engine;	/* post.c */
 void accept_line(const char *line, size_t len, unsigned long lineno);
 void accept_commit(const char *name);
 void accept_replay(void);
+/* The fights' messages that are due (fold.h): spooled and queued. */
+void accept_folds(void);
 void accept_free(void);
 
 /* send.c: start what may start; the seconds until something else may. */

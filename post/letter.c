@@ -9,6 +9,7 @@
 #include "lib/out.h"
 #include "json/ndjson.h"
 #include "post/engine.h"
+#include "post/fold.h"
 #include "post/spool.h"
 
 /* One output line, {kind: r}; takes r. */
@@ -27,6 +28,7 @@ letter_receipt(const struct hook_job *j, const char *status, long http, const ch
 {
 	json_t *r = json_object();
 
+	fold_done(j, status);	/* every job ends with a receipt */
 	json_object_set_new(r, "target", json_string(engine.pf->name));
 	json_object_set_new(r, "stream", json_string(j->stream));
 	json_object_set_new(r, "killmail_id", json_integer(j->kill));

@@ -71,6 +71,7 @@
 #include "json/mark.h"
 #include "post/dedupe.h"
 #include "post/engine.h"
+#include "post/fold.h"
 #include "post/sent.h"
 #include "post/spool.h"
 
@@ -227,7 +228,9 @@ metrics_setup(void)
 	metrics_counter("duplicates", NULL, &engine.dup, "posts dropped by the dedupe window");
 	metrics_counter("revised", NULL, &engine.revised,
 	    "revised killmails whose message is queued for an edit");
-	metrics_counter("edited", NULL, &engine.edited, "messages edited for a revised killmail");
+	metrics_counter("edited", NULL, &engine.edited,
+	    "messages edited for a revised killmail or a fight");
+	metrics_counter("folded", NULL, &engine.folded, "kills folded into a fight's message");
 	metrics_gauge("kill_to_post_last_seconds", NULL, &engine.k2p_last,
 	    "from the last posted kill to its post");
 	metrics_custom("kill_to_post_seconds", "summary",
@@ -260,6 +263,7 @@ setup(const struct post_platform *pf, const struct post_conf *c)
 	dedupe_open(c->window);
 	if (pf->edit)
 		sent_open(c->window);
+	fold_open(pf->edit != NULL);
 	hook_dead_load();
 	spool_clean();
 	accept_replay();
@@ -304,6 +308,8 @@ post_run(const struct post_platform *pf, const struct post_conf *c)
 
 	setup(pf, c);
 	for (;;) {
+		if (!engine.stopping && !c->dry_run)
+			accept_folds();
 		wait = send_schedule(clock_mono());
 		if (finished(clock_mono()))
 			break;
@@ -320,6 +326,7 @@ post_run(const struct post_platform *pf, const struct post_conf *c)
 		http_free(engine.http);
 	dedupe_close();
 	sent_close();
+	fold_close();
 	line_free(&lr);
 	accept_free();
 	return EXIT_DONE;

@@ -41,4 +41,16 @@ void render_compact_text(const struct render_ctx *c, struct buf *b);
 const char *render_style(const json_t *target);
 /* Length in units of the string at key (0 when absent); *total adds it. */
 size_t render_len_of(const json_t *o, const char *key, size_t *total);
+/* Discord: the target's username and avatar_url into body, when Discord
+ * takes them. */
+void render_discord_identity(const json_t *target, json_t *body);
+/* Counting by a name (borrowed), most frequent first; then the top
+ * largest as lines "12× NAME", and "+N more" for the rest. */
+struct render_tally {
+	const char *name[600];
+	int n[600], len, rest;
+};
+void render_tally_add(struct render_tally *t, const char *name);
+void render_tally_text(const struct render_ctx *c, struct buf *b, struct render_tally *t,
+    int top);
 #endif

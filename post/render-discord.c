@@ -110,8 +110,8 @@ discord_embed(const struct render_ctx *c)
 	return e;
 }
 
-static void
-discord_identity(const json_t *target, json_t *body)
+void
+render_discord_identity(const json_t *target, json_t *body)
 {
 	const char *u = render_str(target, "username"), *a = render_str(target, "avatar_url");
 
@@ -136,7 +136,7 @@ render_discord(const json_t *pair, const json_t *target)
 	json_t *body = json_object();
 
 	render_ctx_init(&c, pair, target, 0);
-	discord_identity(target, body);
+	render_discord_identity(target, body);
 	discord_mentions(c.match, &content, body);
 	if (!strcmp(st, "embed"))
 		json_object_set_new(body, "embeds", json_pack("[o]", discord_embed(&c)));

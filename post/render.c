@@ -352,14 +352,8 @@ render_body_text(const struct render_ctx *c, struct buf *b)
 		b->len--, b->p[b->len] = 0;
 }
 
-/* Counting attackers by a name, most frequent first. */
-struct tally {
-	const char *name[600];
-	int n[600], len, rest;
-};
-
-static void
-tally_add(struct tally *t, const char *name)
+void
+render_tally_add(struct render_tally *t, const char *name)
 {
 	for (int i = 0; i < t->len; i++)
 		if (!strcmp(t->name[i], name)) {
@@ -374,9 +368,9 @@ tally_add(struct tally *t, const char *name)
 	t->n[t->len++] = 1;
 }
 
-/* "12× Heavy Assault Cruiser\n5× Logistics\n+3 more": the TOPN largest. */
-static void
-tally_text(const struct render_ctx *c, struct buf *b, struct tally *t)
+/* "12× Heavy Assault Cruiser\n5× Logistics\n+3 more": the top largest. */
+void
+render_tally_text(const struct render_ctx *c, struct buf *b, struct render_tally *t, int top)
 {
 	char tmp[32];
 	int shown = 0, others = t->rest;
@@ -389,7 +383,7 @@ tally_text(const struct render_ctx *c, struct buf *b, struct tally *t)
 				best = i;
 		if (best < 0)
 			break;
-		if (shown++ < TOPN) {
+		if (shown++ < top) {
 			buf_add(b, tmp, snprintf(tmp, sizeof tmp, "%s%d\xc3\x97 ",
 			    shown > 1 ? "\n" : "", t->n[best]));
 			render_esc(c, b, t->name[best]);
@@ -405,7 +399,7 @@ tally_text(const struct render_ctx *c, struct buf *b, struct tally *t)
 static void
 fleet_text(const struct render_ctx *c, struct buf *b, int what)
 {
-	static struct tally t;
+	static struct render_tally t;
 	const json_t *x;
 	size_t i;
 
@@ -419,9 +413,9 @@ fleet_text(const struct render_ctx *c, struct buf *b, int what)
 			    render_str(x, "faction.name") ? render_str(x, "faction.name") : "unknown";
 		if (!n)
 			n = render_str(x, "ship.name") ? render_str(x, "ship.name") : "unknown";
-		tally_add(&t, n);
+		render_tally_add(&t, n);
 	}
-	tally_text(c, b, &t);
+	render_tally_text(c, b, &t, TOPN);
 }
 
 /* The fields both platforms show: (name, value) pairs into names/values. */

@@ -10,6 +10,7 @@
 #include "json/ndjson.h"
 #include "post/dedupe.h"
 #include "post/engine.h"
+#include "post/fold.h"
 #include "post/sent.h"
 #include "post/spool.h"
 
@@ -36,13 +37,13 @@ batch(struct hook *h, struct buf *out)
 	int k = 1;
 
 	if (!engine.pf->merge || engine.c->batch < 2 || h->solo || !h->head->next ||
-	    h->head->edit[0])
+	    h->head->edit[0] || fold_of(h->id, h->head))
 		return 1;
 	t = job_body(h->head, &n);
 	if (!(b = json_loadb(t, n, JSON_ALLOW_NUL, NULL)))
 		return 1;
-	for (struct hook_job *j = h->head->next; j && !j->edit[0] && k < engine.c->batch;
-	    j = j->next, k++) {
+	for (struct hook_job *j = h->head->next; j && !j->edit[0] && k < engine.c->batch &&
+	    !fold_of(h->id, j); j = j->next, k++) {
 		t = job_body(j, &n);
 		p = json_loadb(t, n, JSON_ALLOW_NUL, NULL);
 		if (!p || engine.pf->merge(b, p, engine.c->batch) < 0) {
@@ -57,6 +58,26 @@ batch(struct hook *h, struct buf *out)
 	return k;
 }
 
+/* A fight's message as it stands now, into out (fold.h): the kills that
+ * came while it waited are in it.  An edit names only what it changes. */
+static int
+fight_body(struct hook *h, struct buf *out)
+{
+	struct fight *f = fold_of(h->id, h->head);
+	json_t *b;
+
+	if (!f)
+		return 0;
+	b = fold_body(f);
+	if (h->head->edit[0]) {
+		json_object_del(b, "username");
+		json_object_del(b, "avatar_url");
+	}
+	ndjson_dump(out, b);
+	json_decref(b);
+	return 1;
+}
+
 static void
 send_head(struct hook *h, double now)
 {
@@ -65,10 +86,10 @@ send_head(struct hook *h, double now)
 	struct buf u = { 0 }, b = { 0 };
 	const char *body;
 	size_t n;
-	int k = batch(h, &b);
+	int k = fight_body(h, &b) ? 1 : batch(h, &b);
 
-	body = k > 1 ? b.p : job_body(j, &n);
-	n = k > 1 ? b.len : n;
+	body = b.len ? b.p : job_body(j, &n);
+	n = b.len ? b.len : n;
 	if (j->edit[0])
 		engine.pf->edit_url(h->url, j->edit, &u);
 	else
@@ -184,8 +205,13 @@ answer_message(struct hook *h, const char *id)
 {
 	unsigned long long keys[16];
 	json_t *body;
+	struct fight *f;
 	int n = 0;
 
+	if (*id && !h->head->edit[0] && (f = fold_of(h->id, h->head))) {
+		fold_message(f, id);	/* a fight's: edited for its kills alone */
+		return;
+	}
 	if (!engine.pf->edit || !*id || h->head->edit[0] || !h->sent.len ||
 	    !(body = json_loadb(h->sent.p, h->sent.len, JSON_ALLOW_NUL, NULL)))
 		return;

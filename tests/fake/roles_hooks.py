@@ -28,10 +28,12 @@ class Posts:
         self.lock = threading.Lock()
         self.lines = []
 
-    def add(self, t, webhook, body, edit=None):
+    def add(self, t, webhook, body, edit=None, mid=None):
         rec = {"t": t, "webhook": webhook, "body": body}
         if edit is not None:
             rec["edit"] = edit
+        if mid is not None:
+            rec["id"] = mid
         line = json.dumps(rec, ensure_ascii=False)
         with self.lock:
             self.lines.append(line)
@@ -345,12 +347,13 @@ class DiscordRole(Role):
         bad = validate_discord(body)
         if bad is not None:
             return json_reply(400, bad[1], h)
-        self.posts.add(now, wid, body)
         if req.query.get("wait", "").lower() in ("true", "1"):
             msg = self.message(wid, body, now)
             with self.lock:
                 self.messages[msg["id"]] = [wid, body]
+            self.posts.add(now, wid, body, mid=msg["id"])
             return json_reply(200, msg, h)
+        self.posts.add(now, wid, body)
         return Reply(204, b"", h)
 
     def message_route(self, req, wid, mid, h, now):

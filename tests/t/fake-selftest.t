@@ -287,16 +287,22 @@ curl -s -d '{"bad_token": ["7"]}' "$D/_ctl" >/dev/null
 curl -s -H "$J" -d '{"content":"w"}' "$D/api/webhooks/8/tok?wait=true" | jtrue 'd["content"] == "w" and d["webhook_id"] == "8"'
 ok $? "discord: ?wait=true answers the message object"
 is "discord: bad token is 401" "$(code "$D/api/webhooks/7/tok" -H "$J" -d '{"content":"x"}')" 401
+mid=$(curl -s -H "$J" -d '{"content":"v"}' "$D/api/webhooks/8/tok?wait=true" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+curl -s "$D/_posts" | grep -q "\"id\": \"$mid\""
+ok $? "discord: /_posts names the id of a message posted with ?wait=true"
+is "discord: an edit over a limit is 400, as a post is" \
+	"$(code "$D/api/webhooks/8/tok/messages/$mid" -X PATCH -H "$J" -d "{\"embeds\":[{\"title\":\"$long\"}]}")" 400
 curl -s -d '{"global_429": 30}' "$D/_ctl" >/dev/null
 curl -s -D "$TMP/h" -o "$TMP/b" -H "$J" -d '{"content":"x"}' "$D/api/webhooks/9/tok"
 [ "$(hdr X-RateLimit-Global "$TMP/h")" = true ] && jtrue 'd["global"] is True' <"$TMP/b"
 ok $? "discord: _ctl global_429"
-curl -s "$D/_stats" | jtrue 'd["early"] == 1 and d["posts"] == 6'
+curl -s "$D/_stats" | jtrue 'd["early"] == 1 and d["posts"] == 7'
 ok $? "discord: _stats counts early requests and posts"
 curl -s "$D/_posts" | python3 -c '
 import json, sys
 p = [json.loads(l) for l in sys.stdin]
-assert len(p) == 6 and p[0]["webhook"] == "1" and p[0]["body"] == {"content": "hello"}
+assert len(p) == 7 and p[0]["webhook"] == "1" and p[0]["body"] == {"content": "hello"}
 '
 ok $? "discord: /_posts lists accepted posts"
 
