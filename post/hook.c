@@ -1,5 +1,6 @@
 /* hook: see hook.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,7 +298,10 @@ void
 hook_dead_add(const struct hook *h, const char *why)
 {
 	char p[1200];
-	FILE *f = fopen(spool_path(p, sizeof p, "dead-hooks", ""), "a");
+	/* 0600 whatever the umask, as every state file */
+	int fd = open(spool_path(p, sizeof p, "dead-hooks", ""),
+	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "a");
 	unsigned t = (unsigned)clock_wall();
 
 	keyset_put(&H.deadset, h->id, t);

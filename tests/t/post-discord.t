@@ -92,12 +92,13 @@ exec 4>&-
 # --- dead webhooks: one loud error, one request, then no more requests
 fake_ctl "$d_url" '{"clear_log":true}'
 { post_pairs 1 5 "$(hook 404)"; post_pairs 1 3 "$(hook 401)"; post_pairs 1 2 "$(hook ok)"; } >"$T/in5"
-post-discord -d "$T/s5" <"$T/in5" >"$T/out5" 2>"$T/err5"
+(umask 022; post-discord -d "$T/s5" <"$T/in5" >"$T/out5" 2>"$T/err5")
 is "$(curl -s "$d_url/_log" | grep -c '/webhooks/404/')" 1 "404 webhook: one request"
 is "$(curl -s "$d_url/_log" | grep -c '/webhooks/401/')" 1 "401 webhook: one request"
 is "$(grep -c 'webhook is gone' "$T/err5")" 2 "one warning per dead webhook"
 grep 'webhook is gone' "$T/err5" | grep -q 'discord:…/.*Unknown Webhook (10015)'
 ok $? "the warning names the webhook (token cut) and Discord's message"
+is "$(command stat -c %a "$T/s5/discord/dead-hooks")" 600 "dead-hooks is 0600 under umask 022, as every state file"
 grep -q '/tok' "$T/err5"; ok $((! $?)) "no token in the log"
 is "$(receipts dead "$T/out5")" 8 "eight dead receipts"
 is "$(ls "$T/s5/discord/dead" | wc -l)" 8 "eight dead letters"
