@@ -29,6 +29,8 @@ slot(struct pair *pr, const char *k, size_t kn)
 		return &pr->match;
 	if (kn == 9 && !memcmp(k, "\"streams\"", 9))
 		return &pr->streams;
+	if (kn == 9 && !memcmp(k, "\"matches\"", 9))
+		return &pr->matches;
 	return NULL;
 }
 
@@ -148,27 +150,105 @@ int
 pair_is_bundle(const struct pair *pr)
 {
 	return pr->streams.n && pr->mail.n && *pr->streams.p == '[' && *pr->mail.p == '{' &&
-	    !pr->stream.n && !pr->match.n;
+	    !pr->stream.n && !pr->match.n && (!pr->matches.n || *pr->matches.p == '[');
+}
+
+/* The next element of an array being scanned (n == 0 at its end). */
+static struct pair_span
+element(struct scan *s, size_t i, int *more)
+{
+	if (!*more || scan_next(s, ']', i) <= 0) {
+		*more = 0;
+		return (struct pair_span){ 0 };
+	}
+	return value_span(s);
 }
 
 size_t
-pair_each_stream(const struct pair *pr,
-    void (*fn)(void *arg, struct pair_span stream, size_t i), void *arg)
+pair_each(const struct pair *pr,
+    void (*fn)(void *arg, struct pair_span stream, struct pair_span match, size_t i),
+    void *arg)
 {
-	struct scan s;
+	struct scan s, m;
+	int more = 1, mmore = pr->matches.n != 0;
 	size_t i;
 
 	scan_init(&s, pr->streams.p, pr->streams.n, 1);
-	if (!scan_open(&s, '['))
+	scan_init(&m, pr->matches.p, pr->matches.n, 1);
+	if (!scan_open(&s, '[') || (mmore && !scan_open(&m, '[')))
 		return 0;
-	for (i = 0; scan_next(&s, ']', i) > 0; i++) {
-		struct pair_span sp = value_span(&s);
+	for (i = 0;; i++) {
+		struct pair_span sp = element(&s, i, &more), mp = element(&m, i, &mmore);
 
 		if (!sp.n)
 			break;
-		fn(arg, sp, i);
+		if (mp.n == 4 && !memcmp(mp.p, "null", 4))
+			mp.n = 0;
+		fn(arg, sp, mp, i);
 	}
 	return i;
+}
+
+void
+pair_line(struct buf *b, struct pair_span stream, struct pair_span mail, struct pair_span match)
+{
+	buf_add(b, "{\"stream\":", 10);
+	buf_add(b, stream.p, stream.n);
+	buf_add(b, ",\"mail\":", 8);
+	buf_add(b, mail.p, mail.n);
+	if (match.n) {
+		buf_add(b, ",\"match\":", 9);
+		buf_add(b, match.p, match.n);
+	}
+	buf_addc(b, '}');
+}
+
+/* ------------------------------------------------------------- bundles */
+
+void
+pair_bundle_add(struct pair_bundle *b, struct pair_span stream, struct pair_span match)
+{
+	if (b->n) {
+		buf_addc(&b->streams, ',');
+		buf_addc(&b->matches, ',');
+	}
+	buf_add(&b->streams, stream.p, stream.n);
+	if (match.n)
+		buf_add(&b->matches, match.p, match.n);
+	else
+		buf_add(&b->matches, "null", 4);
+	b->matched += match.n != 0;
+	b->n++;
+}
+
+size_t
+pair_bundle_line(struct pair_bundle *b, struct pair_span mail, struct buf *out)
+{
+	size_t n = b->n;
+
+	if (!n)
+		return 0;
+	buf_add(out, "{\"streams\":[", 12);
+	buf_add(out, b->streams.p, b->streams.len);
+	buf_add(out, "],\"mail\":", 9);
+	buf_add(out, mail.p, mail.n);
+	if (b->matched) {
+		buf_add(out, ",\"matches\":[", 12);
+		buf_add(out, b->matches.p, b->matches.len);
+		buf_addc(out, ']');
+	}
+	buf_add(out, "}\n", 2);
+	b->streams.len = b->matches.len = 0;
+	b->n = b->matched = 0;
+	return n;
+}
+
+void
+pair_bundle_free(struct pair_bundle *b)
+{
+	buf_free(&b->streams);
+	buf_free(&b->matches);
+	b->n = b->matched = 0;
 }
 
 /* ------------------------------------------------------------- mails */

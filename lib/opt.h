@@ -15,6 +15,9 @@
 #define OPT_LONG { "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' }, \
 	{ "verbose", 0, NULL, 'v' }, { "quiet", 0, NULL, 'q' }
 #define OPT_SHORT "hVvq"
+/* The value of --bundle, a long option only (one line per mail: see
+ * json/pair.h), in the tools that take it. */
+#define OPT_BUNDLE 0x100
 
 /* The flags above; any other c is a usage error (exit 100). */
 void opt_common(int c, const char *usage);

@@ -311,6 +311,47 @@ accept_pair(const struct pair *pr, json_t *stream, unsigned long lineno)
 	return later;
 }
 
+/* The pairs of a bundle that later stages post. */
+static struct pair_bundle later_b;
+static struct buf later_line;
+
+struct bundled {
+	const struct pair *pr;	/* the bundle */
+	unsigned long lineno;
+	size_t n, later;
+};
+
+/* A pair of a bundle, accepted as its pair line would be; when a later
+ * stage has a target in it, it goes on: into the bundle for them
+ * (--bundle), else as its pair line. */
+static void
+accept_bundled(void *arg, struct pair_span stream, struct pair_span match, size_t i)
+{
+	struct bundled *b = arg;
+	struct pair pr = { .stream = stream, .mail = b->pr->mail, .match = match };
+	json_t *j = NULL;
+
+	(void)i;
+	b->n++;
+	if (*stream.p == '{') {
+		if (!(j = ndjson_parse(stream.p, stream.n, b->lineno)))
+			return;
+		if (json_is_array(json_object_get(j, "targets")) && !accept_pair(&pr, j, b->lineno)) {
+			json_decref(j);
+			return;
+		}
+		json_decref(j);
+	}
+	b->later++;
+	if (engine.c->bundle)
+		pair_bundle_add(&later_b, stream, match);
+	else {
+		later_line.len = 0;
+		pair_line(&later_line, stream, pr.mail, match);
+		letter_pass(later_line.p, later_line.len);
+	}
+}
+
 /* A line goes on (unchanged) unless it is a pair whose targets are all
  * handled here or before.  Only the stream and match of a pair are parsed
  * for it; its mail once for all the pairs of that mail in a row. */
@@ -323,6 +364,17 @@ accept_line(const char *line, size_t len, unsigned long lineno)
 	if (pair_read(line, len, last.text.p, last.text.len, &pr) < 0) {
 		scan_warn_line(lineno, pr.why, pr.col);
 		engine.malformed++;
+		return;
+	}
+	if (pair_is_bundle(&pr)) {
+		struct bundled b = { &pr, lineno, 0, 0 };
+
+		pair_each(&pr, accept_bundled, &b);
+		later_line.len = 0;
+		if (pair_bundle_line(&later_b, pr.mail, &later_line) && b.later < b.n)
+			letter_pass(later_line.p, later_line.len - 1);
+		else if (b.later && b.later == b.n && engine.c->bundle)
+			letter_pass(line, len);		/* all of it: as it came */
 		return;
 	}
 	if (!pair_is(&pr)) {
@@ -461,6 +513,8 @@ accept_folds(void)
 void
 accept_free(void)
 {
+	pair_bundle_free(&later_b);
+	buf_free(&later_line);
 	pair_mail_free(&last);
 	keyset_free(&warned);
 }

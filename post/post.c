@@ -337,7 +337,7 @@ static const char usage_fmt[] =
     "usage: %1$s [-hVvqCn] [-s DIR] [-p N] [-a N] [-b SECONDS] [-B SECONDS]\n"
     "       %3$*2$s [-i SECONDS] [-w DURATION] [-g DURATION] [-t SECONDS]\n"
     "       %3$*2$s [-Q N] [-I N] [-G DURATION] [-W DURATION] [-u N] [-m N]\n"
-    "       %3$*2$s < pairs > receipts\n"
+    "       %3$*2$s [--bundle] < pairs > receipts\n"
     "\n"
     "Delivers each pair to its webhooks, through a spool on disk.\n"
     "  -s, --state-dir DIR     spool, dead letters, dedupe (STATE_DIR, var);\n"
@@ -368,6 +368,8 @@ static const char usage_fmt[] =
     "                          positions to STATE_DIR/redisq-pull.commit\n"
     "  -n, --dry-run           send nothing: write each post as it would be\n"
     "                          sent, {\"render\":{..}}, among the other lines\n"
+    "      --bundle            the pairs of a bundle that later stages post\n"
+    "                          go on as one bundle (else as pair lines)\n"
     "  -h, --help              this help, on stdout\n"
     "  -V, --version           the version\n"
     "  -v, --verbose           log more (debug lines); -q, --quiet: log less\n";
@@ -394,9 +396,9 @@ post_main(int argc, char **argv, const struct post_platform *pf, double interval
 		{ "invalid-max", 1, NULL, 'I' }, { "global-max", 1, NULL, 'G' },
 		{ "wait-max", 1, NULL, 'W' }, { "unreachable", 1, NULL, 'u' },
 		{ "commit", 0, NULL, 'C' }, { "dry-run", 0, NULL, 'n' },
-		{ "batch", 1, NULL, 'm' }, OPT_LONG, { 0 } };
+		{ "batch", 1, NULL, 'm' }, { "bundle", 0, NULL, OPT_BUNDLE }, OPT_LONG, { 0 } };
 	struct post_conf c = { conf_str(NULL, "STATE_DIR", "var"), 64, 8, 1, 300,
-		interval, 86400, 5, 15000, 10000, 1000, 60, 300, 3, 0, 0, 10 };
+		interval, 86400, 5, 15000, 10000, 1000, 60, 300, 3, 0, 0, 10, 0 };
 	char usage[3072];
 	int o;
 
@@ -406,6 +408,7 @@ post_main(int argc, char **argv, const struct post_platform *pf, double interval
 		switch (o) {
 		case 'C': c.commit = 1; break;
 		case 'n': c.dry_run = 1; break;
+		case OPT_BUNDLE: c.bundle = 1; break;
 		case 'a': c.attempts = conf_long(optarg, NULL, 0); break;
 		case 'b': c.backoff = conf_num(optarg, NULL, 0); break;
 		case 'B': c.backoff_max = conf_num(optarg, NULL, 0); break;

@@ -73,6 +73,7 @@ struct post_conf {
 	int commit;		/* -C: the marks' positions to redisq-pull.commit */
 	int dry_run;		/* -n: each post rendered to stdout, none sent */
 	int batch;		/* most posts in one message; 1: no batching */
+	int bundle;		/* --bundle: bundles out stay bundles */
 };
 
 /* Run until end of input (every queue drained) or SIGTERM; returns the exit

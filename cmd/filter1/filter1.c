@@ -7,10 +7,12 @@
  * condition is false is dropped; the others are written unchanged but for
  * an added "match": {"kind":..,"attackers":[..]}, with "pending": true when
  * a `near` test is still undecided (filter2 decides it).  A bundle's kept
- * streams are written as pairs, in its order.  Stateless.
+ * streams are written as pairs, in its order; with --bundle (as the
+ * pipeline runs it, into filter2) the kept pairs of each line go out as
+ * one bundle with "matches", the mail once.  Stateless.
  *
- * Lines that are not pairs, and pairs that carry a "match" already, pass
- * through unchanged.  A malformed line is skipped with a warning; a pair
+ * Lines that are not pairs, and pairs or bundles that carry a "match" or
+ * "matches" already, pass through unchanged.  A malformed line is skipped with a warning; a pair
  * whose stream does not validate, or whose stream is disabled, is dropped
  * with a warning.
  *
@@ -47,9 +49,10 @@
 #include "match/stream.h"
 
 static const char usage_text[] =
-    "usage: filter1 [-hVvq] < pairs > pairs\n"
+    "usage: filter1 [-hVvq] [--bundle] < pairs > pairs\n"
     "\n"
     "Decides every condition of a pair's stream that needs no network.\n"
+    "      --bundle    write the kept pairs of each line as one bundle\n"
     "  -h, --help      this help, on stdout\n"
     "  -V, --version   the version\n"
     "  -v, --verbose   log more (debug lines); -q, --quiet: log less\n";
@@ -73,6 +76,9 @@ struct f1 {
 	struct match_verdict v;
 	struct match_ctx cx;
 	struct buf out;
+	int bundling;			/* --bundle */
+	struct pair_bundle b;		/* the kept pairs of the line */
+	struct buf line;		/* a bundle written */
 	unsigned long bundles, pairs, kept, pending, dropped, bad, malformed;
 };
 
@@ -176,7 +182,9 @@ emit(struct f1 *f, const char *line, const struct pair *pr, struct pair_span str
 	f->out.len = 0;
 	ndjson_dump(&f->out, v);
 	json_decref(v);
-	if (line)
+	if (f->bundling)
+		pair_bundle_add(&f->b, stream, (struct pair_span){ f->out.p, f->out.len });
+	else if (line)
 		out_put(line, pr->close);
 	else {
 		out_put("{\"stream\":", 10);
@@ -184,9 +192,11 @@ emit(struct f1 *f, const char *line, const struct pair *pr, struct pair_span str
 		out_put(",\"mail\":", 8);
 		out_put(pr->mail.p, pr->mail.n);
 	}
-	out_put(",\"match\":", 9);
-	out_put(f->out.p, f->out.len);
-	out_put("}\n", 2);
+	if (!f->bundling) {
+		out_put(",\"match\":", 9);
+		out_put(f->out.p, f->out.len);
+		out_put("}\n", 2);
+	}
 }
 
 /* One pair: a pair line (line) or a stream of a bundle (line NULL). */
@@ -234,10 +244,11 @@ struct bundle {
 };
 
 static void
-on_bundled(void *arg, struct pair_span stream, size_t i)
+on_bundled(void *arg, struct pair_span stream, struct pair_span match, size_t i)
 {
 	struct bundle *b = arg;
 
+	(void)match;	/* none: a bundle with matches passes as it is */
 	(void)i;
 	on_pair(b->f, NULL, b->pr, stream, b->lineno);
 }
@@ -255,14 +266,20 @@ on_line(void *arg, char *line, size_t len, unsigned long lineno)
 	}
 	if (pair_is(&pr) && !pr.match.n)
 		on_pair(f, line, &pr, pr.stream, lineno);
-	else if (pair_is_bundle(&pr)) {
+	else if (pair_is_bundle(&pr) && !pr.matches.n) {
 		struct bundle b = { f, &pr, lineno };
 
 		f->bundles++;
-		pair_each_stream(&pr, on_bundled, &b);
+		pair_each(&pr, on_bundled, &b);
 	} else {
 		out_put(line, len);
 		out_put("\n", 1);
+		return;
+	}
+	if (f->b.n) {
+		f->line.len = 0;
+		pair_bundle_line(&f->b, pr.mail, &f->line);
+		out_put(f->line.p, f->line.len);
 	}
 }
 
@@ -280,14 +297,17 @@ stop_signal(void *arg, int sfd)
 int
 main(int argc, char **argv)
 {
-	static const struct option lo[] = { OPT_LONG, { 0 } };
+	static const struct option lo[] = { { "bundle", 0, NULL, OPT_BUNDLE }, OPT_LONG, { 0 } };
 	static struct f1 f;
 	int c, sfd;
 
 	log_init(argv[0]);
 	hash_init(&f.entries, entry_key);
 	while ((c = getopt_long(argc, argv, OPT_SHORT, lo, NULL)) != -1)
-		opt_common(c, usage_text);
+		if (c == OPT_BUNDLE)
+			f.bundling = 1;
+		else
+			opt_common(c, usage_text);
 	if (optind != argc)
 		opt_usage(usage_text);
 	sfd = sig_init(0);
@@ -311,5 +331,7 @@ main(int argc, char **argv)
 	match_verdict_free(&f.v);
 	buf_free(&f.mailtext);
 	buf_free(&f.out);
+	buf_free(&f.line);
+	pair_bundle_free(&f.b);
 	return EXIT_DONE;
 }

@@ -1,7 +1,9 @@
 /* filter2: the distance conditions of streams, and their mentions.
  *
- * Reads pair lines ({"stream":..,"mail":..,"match":..}) on stdin, writes
- * pair lines on stdout.  A pair that filter1 marked "pending" (a `near` it
+ * Reads pair lines ({"stream":..,"mail":..,"match":..}) or bundles of
+ * them (json/pair.h) on stdin, writes pair lines on stdout; with --bundle
+ * (as the pipeline runs it) the pairs that one line gives are written as
+ * one bundle, the mail once, and a pair that waited goes out later alone.  A pair that filter1 marked "pending" (a `near` it
  * could not decide) is evaluated again, three-valued, with a distance
  * oracle (cmd/filter2/geo.h: light years from system positions, gate jumps by
  * breadth-first search, over ESI through net/esi.h, cached): false drops
@@ -61,12 +63,14 @@
 #include "lib/sig.h"
 #include "lib/state.h"
 #include "filter2.h"
+#include "pairout.h"
 #include "take.h"
 
 static const char usage_text[] =
-    "usage: filter2 [-hVvq] [-m N] [-s DIR] [-u URL] [-r URL] < pairs > pairs\n"
+    "usage: filter2 [-hVvq] [--bundle] [-m N] [-s DIR] [-u URL] [-r URL] < pairs > pairs\n"
     "\n"
     "Decides the pending distance conditions of pairs and picks mentions.\n"
+    "      --bundle         write the pairs of each line read as one bundle\n"
     "  -m, --max-waiting N  pairs waiting for ESI at most (FILTER2_MAX_WAITING, 10000)\n"
     "  -s, --state-dir DIR  cooldowns and saved pairs (STATE_DIR, var)\n"
     "  -u, --esi-url URL    ESI (ESI_URL, https://esi.evetech.net)\n"
@@ -258,10 +262,10 @@ report(void)
 
 	esi_stats(F.esi, &es);
 	geo_stats(F.geo, &gs);
-	log_info("done pairs=%lu passed=%lu pending=%lu matched=%lu dropped=%lu "
+	log_info("done pairs=%lu bundles=%lu passed=%lu pending=%lu matched=%lu dropped=%lu "
 	    "mentions=%lu other=%lu waiting=%zu most_waiting=%zu systems_asked=%lu "
 	    "gates_asked=%lu gates_inferred=%lu gates_kept=%lu walks=%lu reached=%lu "
-	    "esi_asked=%lu esi_cached=%lu esi_requests=%lu malformed=%lu", F.in, F.passed,
+	    "esi_asked=%lu esi_cached=%lu esi_requests=%lu malformed=%lu", F.in, F.bundles, F.passed,
 	    F.pending, F.matched, F.dropped, F.mentions, F.other, F.held.n, F.held.most, gs.systems,
 	    gs.gates, gs.gates_inferred, gs.kept, gs.walks, gs.reached, es.asked, es.cached,
 	    es.requests, F.malformed);
@@ -306,7 +310,8 @@ static void
 metrics_setup(void)
 {
 	metrics_init();
-	metrics_counter("lines_in", NULL, &F.in, "lines read");
+	metrics_counter("lines_in", NULL, &F.in, "lines read (a bundle's pairs count one each)");
+	metrics_counter("bundles", NULL, &F.bundles, "bundles read (one mail, its pairs)");
 	metrics_counter("passed", NULL, &F.passed, "pairs written as filter1 decided them");
 	metrics_counter("matched", NULL, &F.matched, "pairs written once their verdict came");
 	metrics_counter("dropped", NULL, &F.dropped, "pairs whose stream does not match");
@@ -334,6 +339,8 @@ cleanup(void)
 	buf_free(&F.last);
 	buf_free(&F.mt);
 	buf_free(&F.line);
+	buf_free(&F.eline);
+	pairout_free();
 }
 
 int
@@ -342,7 +349,7 @@ main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "max-waiting", 1, NULL, 'm' }, { "state-dir", 1, NULL, 's' },
 		{ "esi-url", 1, NULL, 'u' }, { "redis-url", 1, NULL, 'r' },
-		OPT_LONG, { 0 } };
+		{ "bundle", 0, NULL, OPT_BUNDLE }, OPT_LONG, { 0 } };
 	const char *maxw = NULL, *dir = NULL, *url = NULL, *redis = NULL;
 	int c;
 
@@ -353,6 +360,7 @@ main(int argc, char **argv)
 		case 's': dir = optarg; break;
 		case 'u': url = optarg; break;
 		case 'r': redis = optarg; break;
+		case OPT_BUNDLE: F.bundling = 1; break;
 		default: opt_common(c, usage_text);
 		}
 	if (optind != argc)

@@ -37,7 +37,9 @@ struct filter2 {
 	double drain;		/* seconds to finish a line at SIGTERM */
 	char pending_path[4096];
 	struct buf mt, line;		/* a new match; a line rebuilt */
-	unsigned long in, passed, pending, matched, dropped, mentions, other, malformed;
+	struct buf eline;		/* a pair of a bundle, as a line */
+	int bundling;			/* --bundle */
+	unsigned long in, bundles, passed, pending, matched, dropped, mentions, other, malformed;
 	unsigned long lines;	/* lines taken: a held pair's serial */
 	struct mark_wait marks;	/* the marks behind waiting pairs */
 };

@@ -66,7 +66,7 @@ finish(int res, struct rev *r, struct match_mail *m, int pending, int k,
 	F.mentions += mention != NULL;
 	log_trace("out", (long long)m->killmail_id, r->id);	/* before a flush */
 	if (!pending && !mention) {
-		pairout_line(line, len);
+		pairout_same(line, len, pr);
 		return;
 	}
 	verdict = pending ? match_verdict_json(&F.v, m) : NULL;
@@ -154,12 +154,12 @@ take_pair(const char *line, size_t len, const struct pair *pr, unsigned long lin
 	if (!pending && !r->mentions) {
 		F.passed++;
 		trace_pass(r, pr->mail);
-		pairout_line(line, len);	/* no business here: the very bytes */
+		pairout_same(line, len, pr);	/* no business here: the very bytes */
 	} else if (!rev_stream(r, lineno)) {
 		if (pending)
 			F.dropped++;
 		else
-			pairout_line(line, len);
+			pairout_same(line, len, pr);
 	} else if ((m = mail_of(pr->mail, lineno))) {
 		F.pending += pending;
 		if ((res = judge(r, m, pending, &k)) == WAIT) {
@@ -170,11 +170,38 @@ take_pair(const char *line, size_t len, const struct pair *pr, unsigned long lin
 	}
 }
 
+struct element {
+	unsigned long lineno;
+	int replayed;
+};
+
+/* A pair of a bundle, taken as its pair line would be. */
+static void
+take_element(void *arg, struct pair_span stream, struct pair_span match, size_t i)
+{
+	struct element *e = arg;
+	struct pair pr;
+
+	(void)i;
+	F.in++;
+	if (*stream.p != '{') {
+		log_warn("pair dropped: a stream of the bundle is not an object line=%lu", e->lineno);
+		F.dropped++;
+		return;
+	}
+	F.eline.len = 0;
+	pair_line(&F.eline, stream, (struct pair_span){ F.last.p, F.last.len }, match);
+	if (pair_read(F.eline.p, F.eline.len, F.last.p, F.last.len, &pr) < 0)
+		log_fatal(EXIT_BUG, "a pair of a bundle does not read");
+	take_pair(F.eline.p, F.eline.len, &pr, e->lineno, e->replayed);
+}
+
 void
 take_line(const char *line, size_t len, unsigned long lineno, int replayed)
 {
 	struct pair pr;
 	struct mark mk;
+	int bundle;
 
 	F.lines++;
 	if (pair_read(line, len, F.last.p, F.last.len, &pr) < 0) {
@@ -182,8 +209,9 @@ take_line(const char *line, size_t len, unsigned long lineno, int replayed)
 		F.malformed++;
 		return;
 	}
-	F.in++;
-	if (!pair_is(&pr)) {
+	bundle = pair_is_bundle(&pr);
+	if (!bundle && !pair_is(&pr)) {
+		F.in++;
 		F.other++;
 		if (!mark_read(line, len, &mk))
 			pairout_line(line, len);
@@ -197,7 +225,19 @@ take_line(const char *line, size_t len, unsigned long lineno, int replayed)
 		F.last.len = 0;		/* a new mail: the next pairs will be its */
 		buf_add(&F.last, pr.mail.p, pr.mail.n);
 	}
-	take_pair(line, len, &pr, lineno, replayed);
+	if (F.bundling)
+		pairout_begin();
+	if (bundle) {
+		struct element e = { lineno, replayed };
+
+		F.bundles++;
+		pair_each(&pr, take_element, &e);
+	} else {
+		F.in++;
+		take_pair(line, len, &pr, lineno, replayed);
+	}
+	if (F.bundling)
+		pairout_end(pr.mail);
 }
 
 int

@@ -1,5 +1,6 @@
 # format.jq: the sink's lines, from raw input lines (jq -R -r).
 #   a pair with a {"stdout": true} target -> one readable line per such target
+#   a bundle                               -> the lines of each of its pairs
 #   a receipt                              -> "sink: info: receipt key=value..."
 #   a malformed line                       -> "sink: warning: ..."; others: nothing
 # With --arg mode try (insight try) every target of a pair gets a line,
@@ -57,6 +58,17 @@ def where:
 def receipt:
   "sink: info: receipt" + (to_entries | map(" \(.key)=\(.value)") | join(""));
 
+# A pair's lines.
+def pairlines:
+  . as $p | (.stream.targets // [])[]
+  | if $mode == "render" and (.discord or .slack) then empty
+    elif $mode != "sink" then
+      "\($p.stream.id) -> \(where): "
+      + (($p.match.mention // "") | if . == "" then "" else . + " " end)
+      + ($p | readable)
+    elif .stdout == true then . as $t | $p | styled($t)
+    else empty end;
+
 (try fromjson catch null) as $o
 | if $o == null then "sink: warning: malformed line skipped"
   elif ($o | type) != "object" then empty
@@ -68,12 +80,10 @@ def receipt:
       + (if .error then ": cannot be sent: \(.error)" else ":" end),
       .body
   elif ($o.stream | type) == "object" and ($o.mail | type) == "object" then
-    $o as $p | ($o.stream.targets // [])[]
-    | if $mode == "render" and (.discord or .slack) then empty
-      elif $mode != "sink" then
-        "\($p.stream.id) -> \(where): "
-        + (($p.match.mention // "") | if . == "" then "" else . + " " end)
-        + ($p | readable)
-      elif .stdout == true then . as $t | $p | styled($t)
-      else empty end
+    $o | pairlines
+  elif ($o.streams | type) == "array" and ($o.mail | type) == "object" then
+    # a bundle: the pairs of one mail (the i-th match is the i-th stream's)
+    $o | range(.streams | length) as $i
+    | select(.streams[$i] | type == "object")
+    | {stream: .streams[$i], mail, match: (.matches[$i]? // null)} | pairlines
   else empty end

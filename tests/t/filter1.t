@@ -203,4 +203,24 @@ grep -q "fatal: output closed (EPIPE)" "$T/err"
 ok $? "closed output: told as such"
 filter1 -x </dev/null 2>/dev/null
 is "$?" 100 "usage error: exit 100"
+# --bundle: the kept pairs of each line go out as one bundle, the mail once,
+# with "matches" beside "streams"; read as pairs, the very pairs of the
+# plain output; a line with nothing kept writes nothing.
+filter1 --bundle <"$T/bin" >"$T/bbout" 2>/dev/null
+filter1 <"$T/in" >"$T/pout" 2>/dev/null
+is "$(grep -c . "$T/bbout")" 3 "--bundle: one line per input line with a kept pair (solo, gang, structure)"
+m=$(mail gang)
+v_loss='{"kind":"loss","attackers":[]}' v_kill='{"kind":"kill","attackers":[0,1,4]}'
+v_near='{"kind":"neutral","attackers":[],"pending":true}'
+is "$(sed -n 2p "$T/bbout")" \
+	"{\"streams\":[$S_LOSS,$S_KILL,$S_NEAR],\"mail\":$m,\"matches\":[$v_loss,$v_kill,$v_near]}" \
+	"--bundle: the bundle's streams, its mail as it came, the matches in order, byte for byte"
+unb='if .streams then range(.streams | length) as $i | {stream: .streams[$i], mail, match: .matches[$i]} else . end'
+is "$(jq -c "$unb" "$T/bbout")" "$(jq -c . "$T/pout")" "--bundle: read as pairs, the plain output"
+filter1 --bundle <"$T/in" | jq -c "$unb" >"$T/bpout"
+is "$(cat "$T/bpout")" "$(jq -c . "$T/pout")" "--bundle on pair lines: a bundle of each kept pair"
+filter1 --bundle <"$T/bbout" >"$T/again"
+cmp -s "$T/bbout" "$T/again"
+ok $? "a bundle with matches passes through unchanged"
+
 done_testing

@@ -245,6 +245,32 @@ if command -v stream-fanout >/dev/null && command -v filter1 >/dev/null; then
 		filter2 >"$T/pipe.out" 2>>"$T/pipe.err"
 	is "$(expect '[{"system":30000016,"jumps":2}]' got <"$T/pipe.out" | sort)" \
 		"$(expect '[{"system":30000016,"jumps":2}]' | sort)" "pipeline: filter1 marks, filter2 decides, as a plain BFS says"
+	# bundles: the same pairs, whatever form goes in or out
+	echo '{"mentions":[{"content":"hi"}],"targets":[{"discord":"$X"}]}' >"$T/sd/men.json"
+	echo '{"targets":[{"discord":"$X"}]}' >"$T/sd/all.json"
+	unb='if .streams then range(.streams | length) as $i | {stream: .streams[$i], mail, match: .matches[$i]} else . end'
+	STREAMS_DIR=$T/sd stream-fanout <"$T/mails" 2>/dev/null | filter1 2>/dev/null |
+		filter2 2>/dev/null | jq -c . | sort >"$T/plain.pairs"
+	STREAMS_DIR=$T/sd stream-fanout --bundle <"$T/mails" 2>/dev/null | filter1 --bundle 2>/dev/null |
+		filter2 2>"$T/b1.err" | jq -c . | sort >"$T/b1.pairs"
+	ok "$([ "$(grep -c . "$T/plain.pairs")" -gt 400 ] && cmp -s "$T/plain.pairs" "$T/b1.pairs"; echo $?)" \
+		"bundles in, pair lines out: the same pairs ($(grep -c . "$T/plain.pairs"))"
+	n=$(STREAMS_DIR=$T/sd stream-fanout <"$T/mails" 2>/dev/null | filter1 2>/dev/null | grep -c .)
+	grep -q "done pairs=$n bundles=200 " "$T/b1.err"
+	ok $? "... one bundle a mail, each of its $n pairs counted ($(grep -o 'done pairs=[0-9]* bundles=[0-9]*' "$T/b1.err"))"
+	STREAMS_DIR=$T/sd stream-fanout --bundle <"$T/mails" 2>/dev/null | filter1 --bundle 2>/dev/null |
+		filter2 --bundle 2>/dev/null >"$T/b2.out"
+	is "$(jq -c "$unb" "$T/b2.out" | sort | md5sum)" "$(md5sum <"$T/plain.pairs")" \
+		"bundles in, bundles out (--bundle): the same pairs"
+	b=$(grep -c '^{"streams":' "$T/b2.out")
+	is "$(grep '^{"streams":' "$T/b2.out" | jq .mail.killmail_id | sort -u | wc -l)" "$b" \
+		"--bundle: no mail in two bundles ($b bundles)"
+	w=$(grep '^{"stream":' "$T/b2.out" | jq -c 'select(.stream.match.near == null)' | grep -c .)
+	ok "$([ "$(grep -c '^{"stream":' "$T/b2.out")" -gt 0 ] && [ "$w" = 0 ]; echo $?)" \
+		"--bundle: pairs that waited for ESI go out alone, as pair lines ($(grep -c '^{"stream":' "$T/b2.out")), and only they"
+	is "$(jq -r 'select(.streams) | .matches[] | .mention // empty' "$T/b2.out" | sort | uniq -c | tr -s ' ')" \
+		"$(jq -r '.match.mention // empty' "$T/plain.pairs" | sort | uniq -c | tr -s ' ')" \
+		"--bundle: the mentions are in the bundles' matches"
 else
 	ok 0 "# SKIP no stream-fanout or filter1"
 fi

@@ -157,7 +157,11 @@ ok $? "stream-fanout reloaded"
 
 # --- stream-fanout writes bundles into filter1, whole pairs into a stage
 # spliced after it, and bundles again after unsplice
-args() { tr '\0' ' ' <"/proc/$(pid_of stream-fanout)/cmdline"; }
+args() { tr '\0' ' ' <"/proc/$(pid_of "${1:-stream-fanout}")/cmdline"; }
+for st in filter1 filter2 post-discord post-slack; do
+	case $(args $st) in *--bundle*) r=0 ;; *) r=1 ;; esac
+	ok $r "$st writes bundles into the next stage ($(args $st))"
+done
 case $(args) in *--bundle*) r=0 ;; *) r=1 ;; esac
 ok $r "stream-fanout writes bundles into filter1 ($(args))"
 insight splice seen --after stream-fanout -- sh -c 'exec tee -a "$1"' sh "$T/seen" 2>/dev/null
@@ -176,6 +180,20 @@ flowed 60
 ok $? "2 more mails, all posted"
 case $(args) in *--bundle*) r=0 ;; *) r=1 ;; esac
 ok $r "stream-fanout writes bundles into filter1 again"
+insight splice seen2 --after filter2 -- sh -c 'exec tee -a "$1"' sh "$T/seen2" 2>/dev/null
+ok $? "a stage spliced after filter2"
+batch 3
+flowed 60
+ok $? "3 more mails, all posted"
+is "$(jq -c 'select(.mark == null) | [has("stream"), has("mail"), has("match"), has("streams")]' \
+	"$T/seen2" | sort -u)" '[true,true,true,false]' \
+	"the stage spliced after filter2 saw whole pairs with their match ($(grep -c . "$T/seen2") lines)"
+case $(args filter2) in *--bundle*) r=1 ;; *) r=0 ;; esac
+ok $r "filter2 writes pairs while a stage is spliced after it"
+insight unsplice seen2 2>/dev/null
+ok $? "unsplice seen2"
+case $(args filter2) in *--bundle*) r=0 ;; *) r=1 ;; esac
+ok $r "filter2 writes bundles again"
 
 # --- splice refuses what it cannot do
 insight splice 'Bad!' --after filter1 -- cat 2>/dev/null

@@ -7,7 +7,10 @@
 #                          file of killmails), ESI (UNIVERSE), Discord, Slack
 #   splice_run LABEL [jq]  one pass over every killmail; with jq, a jq -c .
 #                          between every two stages, and what the first one
-#                          wrote (esi-resolve's mails) kept in $T/LABEL/mails
+#                          wrote (esi-resolve's mails) kept in $T/LABEL/mails;
+#                          with bundle, every stage that can writes bundles
+#                          (--bundle) and filter2's output is kept in
+#                          $T/LABEL/pairs
 #   splice_posts LABEL     the posts the fakes accepted in that pass, sorted:
 #                          "d<webhook> <body>" and "s<webhook> <body>"
 # The streams are in $S; their webhooks are $HOOK_* (Discord) and $SLACK_*.
@@ -28,18 +31,23 @@ splice_fakes() {
 	export USER_AGENT="insight-test/1 (test@example.invalid)"
 	export HOOK_ALL=$d_url/api/webhooks/1001/tok-all HOOK_WH=$d_url/api/webhooks/1002/tok-wh
 	export HOOK_NEAR=$d_url/api/webhooks/1003/tok-near HOOK_BIG=$d_url/api/webhooks/1004/tok-big
+	export HOOK_TAIL=$d_url/api/webhooks/1005/tok-tail
 	export SLACK_WH=$s_url/services/T1/B1/X1 SLACK_SEC=$s_url/services/T1/B2/X2
 }
 
-# The pipe as a shell command line; hop is what runs between two stages.
+# The pipe as a shell command line; hop is what runs between two stages
+# (or "bundle").
 splice_cmd() {
-	local dir=$1 hop=$2 cmd n=0
+	local dir=$1 hop=$2 cmd n=0 form=
 	cmd="redisq-pull --once --from 90000001 2>$dir/redisq-pull.err"
+	if [ "$hop" = bundle ]; then hop= form=" --bundle"; fi
 	# quick retries, and Slack paced for the fake (not 1 a second)
-	for s in esi-resolve "stream-fanout -d $S" filter1 filter2 "post-discord -b 0.1 -B 2" \
-		"post-slack -i 0.01 -b 0.1 -B 2"; do
+	for s in esi-resolve "stream-fanout -d $S$form" "filter1$form" "filter2$form" \
+		"post-discord -b 0.1 -B 2$form" "post-slack -i 0.01 -b 0.1 -B 2$form"; do
 		n=$((n + 1))
-		if [ -n "$hop" ] && [ "$n" = 2 ]; then
+		if [ -n "$form" ] && [ "$n" = 5 ]; then
+			cmd="$cmd | tee $dir/pairs"
+		elif [ -n "$hop" ] && [ "$n" = 2 ]; then
 			cmd="$cmd | $hop | tee $dir/mails"
 		elif [ -n "$hop" ]; then
 			cmd="$cmd | $hop"
@@ -53,7 +61,8 @@ splice_run() {
 	local dir=$T/$1
 	mkdir -p "$dir"
 	fake_ctl "$d_url" '{"clear_log": true}' && fake_ctl "$s_url" '{"clear_log": true}' || return 1
-	STATE_DIR=$dir/state eval "$(splice_cmd "$dir" "${2:+jq -c .}")"
+	case ${2-} in jq) set -- "$1" "jq -c ." ;; "") set -- "$1" "" ;; esac
+	STATE_DIR=$dir/state eval "$(splice_cmd "$dir" "$2")"
 	curl -sf "$d_url/_posts" >"$dir/discord.posts" && curl -sf "$s_url/_posts" >"$dir/slack.posts"
 }
 
@@ -66,6 +75,15 @@ splice_posts() {
 		jq -c '"s\(.webhook) \(.body | del(.attachments, .text)) \(.body.attachments[]? // "")",
 			"s\(.webhook) text \(.body.text | split("\n")[])"' "$T/$1/slack.posts"
 	} | sort
+}
+
+# splice_unbundle: pair lines for bundles, other lines as they are, in
+# jq's compact form
+splice_unbundle() {
+	jq -c 'if (.streams | type) == "array" and (.mail | type) == "object"
+		then range(.streams | length) as $i
+			| {stream: .streams[$i], mail} + (if .matches[$i] then {match: .matches[$i]} else {} end)
+		else . end' "$@"
 }
 
 # splice_done LABEL STAGE KEY: KEY=N from the stage's "done" line

@@ -30,11 +30,16 @@ EOF
 cat >"$S/big.json" <<'EOF'
 {"match": {"value": {"min": 1e9}}, "targets": [{"discord": "$HOOK_BIG"}]}
 EOF
+cat >"$S/tail.json" <<'EOF'
+{"match": {"space": ["nullsec"]}, "targets": [{"discord": "$HOOK_TAIL"}, {"stdout": true}]}
+EOF
 
 splice_run plain
 splice_run jq jq
+splice_run bundle bundle
 splice_posts plain >"$T/plain.posts"
 splice_posts jq >"$T/jq.posts"
+splice_posts bundle >"$T/bundle.posts"
 
 n=$(wc -l <"$FX/killmails.ndjson")
 is "$(splice_done plain esi-resolve mails)" "$n" "without jq: every killmail resolved"
@@ -57,10 +62,28 @@ diff "$T/plain.posts" "$T/jq.posts" | head -5 | while read -r l; do diag "${l:0:
 for st in stream-fanout filter1 filter2 post-discord post-slack; do
 	is "$(splice_done jq "$st" malformed)" 0 "with jq: $st read every line"
 done
+
+# Every stage writing bundles (as the pipeline runs them): the same posts,
+# and the same lines at the end once the bundles are read as pairs
+cmp -s "$T/plain.posts" "$T/bundle.posts"
+ok $? "bundles from stream-fanout to post-slack: exactly the same posts ($(wc -l <"$T/bundle.posts"))"
+b=$(grep -c '^{"streams":\[' "$T/bundle/pairs") p=$(splice_unbundle "$T/bundle/pairs" | grep -c '^{"stream":')
+d=$(grep '^{"streams":\[' "$T/bundle/pairs" | jq -r .mail.killmail_id | sort -u | wc -l)
+ok "$([ "$b" -gt 0 ] && [ "$b" = "$d" ]; echo $?)" \
+	"filter2 wrote each mail once, in one bundle ($b bundles, $d mails, $p pairs)"
+is "$p" "$(($(splice_done plain filter2 passed) + $(splice_done plain filter2 matched)))" \
+	"... its pairs (and the pairs that waited for ESI) as many as without bundles"
+n=$(grep -c '^{"stream' "$T/plain/out")
+ok "$([ "$n" -gt 0 ]; echo $?)" "without bundles: pairs for the sink reach the end ($n)"
+is "$(splice_unbundle "$T/bundle/out" | jq -c 'del(.receipt.ms)' | sort | md5sum)" \
+	"$(splice_unbundle "$T/plain/out" | jq -c 'del(.receipt.ms)' | sort | md5sum)" \
+	"post-slack's output (receipts, pairs for the sink), bundles read as pairs: the same lines"
+is "$(splice_done bundle filter2 bundles)" "$(splice_done bundle filter1 bundles)" \
+	"filter2 read as many bundles as it was written ... (filter1 read $(splice_done bundle filter1 bundles))"
 is "$(splice_done jq filter1 kept)" "$(splice_done plain filter1 kept)" "filter1 keeps as many pairs"
 is "$(splice_done jq filter1 invalid)" 0 "filter1: no pair invalid"
 is "$(splice_done jq filter2 matched)" "$(splice_done plain filter2 matched)" "filter2 matches as many"
-is "$(cat "$T"/jq/*.err "$T"/plain/*.err | grep -c 'warning\|fatal\|ERROR')" 0 \
+is "$(cat "$T"/jq/*.err "$T"/plain/*.err "$T"/bundle/*.err | grep -c 'warning\|fatal\|ERROR')" 0 \
 	"no warning, fatal or sanitizer line in either pass"
 
 done_testing

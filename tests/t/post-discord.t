@@ -38,6 +38,32 @@ grep -q 'info: done .* malformed=1$' "$T/err1"; ok $? "malformed line: counted"
 is "$(receipts posted "$T/out1")" 2 "two receipts posted"
 is "$(count 1)" 2 "fake received both"
 grep -q 'tok\|webhooks' "$T/out1" "$T/err1" | grep -v '"discord":"' >/dev/null
+# --- bundles: each pair of one is posted as its pair line would be; the
+# pairs later stages want go on as one bundle (--bundle) or as pair lines
+bundle_of() {	# the pairs on stdin (one mail) as a bundle
+	jq -c -s '{streams: map(.stream), mail: .[0].mail, matches: map(.match)}'
+}
+{
+	{ post_pairs 11 11 "$(hook 2)" a; post_pairs 11 11 '[{"stdout":true}]' b
+	  post_pairs 11 11 "$(hook 3)" c; } | bundle_of
+	{ post_pairs 12 12 "$(hook 2)" a; post_pairs 12 12 "$(hook 3)" c; } | bundle_of
+	{ post_pairs 13 13 '[{"stdout":true}]' b; post_pairs 13 13 '[{"stdout":true}]' d; } | bundle_of
+} >"$T/inb"
+post-discord -d "$T/sb1" <"$T/inb" >"$T/outb1" 2>"$T/errb1"
+is "$(ids 2 | tr '\n' ' ')$(ids 3 | tr '\n' ' ')" "11 12 11 12 " "bundles: each Discord pair of a bundle posted"
+is "$(grep -v receipt "$T/outb1" | jq -c '[.stream.id, .mail.killmail_id, .match.kind]' | tr '\n' ' ')" \
+	'["b",11,"loss"] ["b",13,"loss"] ["d",13,"loss"] ' \
+	"without --bundle: the pairs later stages want go on as pair lines"
+m=$(post_pairs 11 11 '[]' | jq -c .mail)
+grep -qF "{\"stream\":$(post_pairs 11 11 '[{"stdout":true}]' b | jq -c .stream),\"mail\":$m,\"match\":" "$T/outb1"
+ok $? "... each the pair line of its stream, its mail as it came, its match"
+post-discord -d "$T/sb2" -w 0 --bundle <"$T/inb" >"$T/outb2" 2>"$T/errb2"
+is "$(grep -v receipt "$T/outb2" | jq -c '[.streams[].id, .mail.killmail_id, (.matches | length)]' | tr '\n' ' ')" \
+	'["b",11,1] ["b","d",13,2] ' "--bundle: they go on as one bundle a mail"
+grep -qxF "$(sed -n 3p "$T/inb")" "$T/outb2"
+ok $? "--bundle: a bundle that goes on whole passes unchanged"
+is "$(receipts posted "$T/outb2")" 4 "--bundle: four posts, as without"
+
 grep -h receipt "$T/out1" | grep -q 'webhooks'; ok $((! $?)) "receipts hold no URL"
 is "$(ls "$T/s1/discord/spool" | wc -l)" 0 "spool empty afterwards"
 
