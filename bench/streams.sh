@@ -16,8 +16,10 @@
 # For each mail set, generator and size it prints: candidates (pairs
 # stream-fanout writes) and matches (pairs filter1 keeps) per mail, their
 # ratio, the bytes stream-fanout writes per mail as bundles (FANOUT=, the
-# flags of the indexed runs, default --bundle as the pipeline runs it) and
-# as pair lines against the mean size of a mail, mails/s of
+# flags of the indexed runs, default --bundle as the pipeline runs it;
+# FILTER1=, filter1's flags in the timed runs, the same) and
+# as pair lines against the mean size of a mail, the bytes filter1 writes
+# per mail as bundles (--bundle, as the pipeline runs it) and as pair lines, mails/s of
 # stream-fanout | filter1 with the index over every mail
 # (the time to load the streams, measured apart, is not counted), and the
 # same with --no-index over an even sample (naive pairing costs mails times
@@ -39,6 +41,7 @@ MAILSETS=${MAILSETS:-synthetic real}
 GENS=${GENS:-gen mix}
 NAIVE_PAIRS=${NAIVE_PAIRS:-200000}	# the naive runs' sample: mails x streams
 FANOUT=${FANOUT---bundle}
+FILTER1=${FILTER1---bundle}
 W=$(mktemp -d "${TMPDIR:-/tmp}/bench-streams.XXXXXX")
 trap '[ -n "${KEEP:-}" ] && echo "kept $W" || rm -rf "$W"' EXIT
 [ -x "$BIN/stream-fanout" ] && [ -x "$BIN/filter1" ] || { echo "no tools in $BIN (make first)" >&2; exit 100; }
@@ -55,7 +58,7 @@ timed() {
 	n=$(wc -l <"$3")
 	a=$(now)
 	"$BIN/stream-fanout" -q -d "$2" $4 <"$3" 2>"$W/$1.fan" |
-		"$BIN/filter1" >"$W/$1.out" 2>"$W/$1.f1"
+		"$BIN/filter1" $FILTER1 >"$W/$1.out" 2>"$W/$1.f1"
 	b=$(now)
 	b=$(awk -v a="$a" -v b="$b" -v l="$LOAD" 'BEGIN { printf "%.6f", (b - l > a + 0.001) ? b - l : a + 0.001 }')
 	rate "$n" "$a" "$b"
@@ -78,7 +81,10 @@ pair_bytes() {
 			| .streams[] | tojson | utf8bytelength + $m + 20] | add // 0'
 }
 # matches FILE: the (mail, stream) pairs filter1 kept, sorted
-matches() { jq -c '[.mail.killmail_id, .stream.id]' "$1" | sort; }
+matches() {
+	jq -c 'if .streams then .mail.killmail_id as $k | .streams[] | [$k, .id]
+		else [.mail.killmail_id, .stream.id] end' "$1" | sort
+}
 
 # the mail sets
 echo "machine: $(nproc) cores, $(uname -m), load $(cut -d' ' -f1-3 /proc/loadavg); tools: $BIN"
@@ -98,8 +104,9 @@ for ms in $MAILSETS; do
 	echo "$ms mails: $N, $(( $(wc -c <"$W/mails.$ms") / N )) bytes each on average"
 done
 echo
-printf '%-9s %-4s %6s %6s %8s %8s %6s %6s %9s %9s %9s %8s %8s %7s %5s\n' mails gen streams mails \
-	cand/mail kept/mail c/kept w/kept out-B/mail pair-B/mail mail-B/mail mails/s naive/s xnaive same
+printf '%-9s %-4s %6s %6s %8s %8s %6s %6s %9s %9s %9s %8s %8s %7s %5s %9s %9s\n' mails gen streams mails \
+	cand/mail kept/mail c/kept w/kept out-B/mail pair-B/mail mail-B/mail mails/s naive/s xnaive same \
+	f1-B/mail f1p-B/mail
 for ms in $MAILSETS; do
 	M=$W/mails.$ms
 	[ -s "$M" ] || continue
@@ -120,6 +127,11 @@ for ms in $MAILSETS; do
 			cand=$(logged candidates "$W/b.fan"); [ -n "$cand" ] || cand=$(logged pairs "$W/i.f1")
 			wrote=$(logged pairs "$W/i.f1")	# the pairs filter1 read
 			pbytes=$(pair_bytes "$S" "$M")
+			# what filter1 writes into filter2: bundles, and pair lines
+			f1b=$("$BIN/stream-fanout" -q -d "$S" --bundle <"$M" 2>/dev/null |
+				"$BIN/filter1" --bundle 2>/dev/null | wc -c)
+			f1p=$("$BIN/stream-fanout" -q -d "$S" --bundle <"$M" 2>/dev/null |
+				"$BIN/filter1" 2>/dev/null | wc -c)
 			# the naive fanout on an even sample, and the index on it
 			k=$(( s * N / NAIVE_PAIRS )); [ "$k" -lt 1 ] && k=1
 			awk -v k="$k" 'NR % k == 0' "$M" >"$W/sample"
@@ -130,10 +142,11 @@ for ms in $MAILSETS; do
 			[ "$(wc -l <"$W/sample")" -lt 500 ] && rj=$r
 			same=no
 			cmp -s <(matches "$W/j.out") <(matches "$W/n.out") && same=yes
-			printf '%-9s %-4s %6s %6s %8s %8s %6s %6s %9s %9s %9s %8s %8s %7s %5s\n' "$ms" "$g" "$s" "$N" \
+			printf '%-9s %-4s %6s %6s %8s %8s %6s %6s %9s %9s %9s %8s %8s %7s %5s %9s %9s\n' "$ms" "$g" "$s" "$N" \
 				"$(ratio "$cand" "$N")" "$(ratio "$kept" "$N")" "$(ratio "$cand" "$kept")" \
 				"$(ratio "$wrote" "$kept")" \
-				"$(( bytes / N ))" "$(( pbytes / N ))" "$MB" "$r" "$rn" "$(ratio "$rj" "$rn")" "$same"
+				"$(( bytes / N ))" "$(( pbytes / N ))" "$MB" "$r" "$rn" "$(ratio "$rj" "$rn")" "$same" \
+				"$(( f1b / N ))" "$(( f1p / N ))"
 			if [ "$ms" = real ] && [ "$g" = gen ] && [ "$s" = 100 ]; then
 				python3 "$ROOT/bench/streams/tojq.py" "$S" >"$W/match.jq"
 				awk 'NR % 6 == 0' "$M" >"$W/jqsample"	# jq is slow
@@ -155,8 +168,11 @@ echo "cand/mail: streams the index names; kept/mail: pairs filter1 keeps; c/kept
 echo "  w/kept: pairs stream-fanout writes (after its check) per pair kept"
 echo "out-B/mail: bytes stream-fanout writes per mail (flags: ${FANOUT:-none}); pair-B/mail: the"
 echo "  same as pair lines; mail-B/mail: bytes of a mail line"
-echo "mails/s: stream-fanout | filter1, index, every mail; naive/s: --no-index on a sample;"
+echo "mails/s: stream-fanout | filter1 (flags: ${FILTER1:-none}), index, every mail; naive/s:"
+echo "  --no-index on a sample;"
 echo "xnaive: the index over the naive on that sample (under 500 mails: the index on every"
 echo "  mail); same: both give filter1's same matches"
+echo "f1-B/mail: bytes filter1 writes into filter2 per mail as the pipeline runs it (--bundle:"
+echo "  a bundle per mail with kept pairs); f1p-B/mail: the same as pair lines"
 echo "goals (mix, real mails): w/kept <= 2; out-B/mail <= 3 x mail-B/mail;"
 echo "  1,000 streams >= 5,000 mails/s and >= 10x naive; 10,000 streams >= 1,000 mails/s"

@@ -49,8 +49,9 @@ grep -q '^insight_lines_out_total{stage="redisq-pull"} 40$' "$M/redisq-pull.prom
 ok $? "redisq-pull wrote 40 packages"
 is "$(series esi-resolve esi_requests_total) $(series esi-resolve esi_cache_hits_total) $(series esi-resolve waiting)" \
 	"1 1 1" "esi-resolve: ESI requests, cache hits, waiting mails"
-grep -q '^insight_lines_in_total{stage="stream-fanout"} 40$' "$M/stream-fanout.prom"
-ok $? "stream-fanout read 40 mails"
+# its metrics file is written every few seconds: the last mails may come after
+wait_until 20 grep -q '^insight_lines_in_total{stage="stream-fanout"} 40$' "$M/stream-fanout.prom"
+ok $? "stream-fanout read 40 mails ($(grep '^insight_lines_in_total' "$M/stream-fanout.prom"))"
 is "$(series filter1 lines_out_total) $(series filter1 dropped_total) $(series filter2 waiting)" \
 	"1 1 1" "filter1 kept and dropped, filter2 waiting"
 grep -q '^insight_queue{stage="post-discord",webhook="discord:…/1001"} 0$' "$M/post-discord.prom"
