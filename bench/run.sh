@@ -259,7 +259,7 @@ pipe() {
 		for f in 1 2 3 4 5; do stage c$f "$R/fifo/$f" "$R/fifo/$((f + 1))" cat; done
 		stage c6 "$R/fifo/6" /dev/null cat ;;
 	posters)
-		stage pd "$W/pairs" "$R/fifo/5" "$BIN/post-discord"
+		stage pd "$W/pairs" "$R/fifo/5" "$BIN/post-discord" --bundle
 		stage ps "$R/fifo/5" /dev/null "$BIN/post-slack" ${MARKS:+-C} ;;
 	*)
 		stage pull /dev/null "$R/fifo/1" "$BIN/redisq-pull" ${MARKS:+--marks} --once --from "$FROM" ;;
@@ -274,13 +274,13 @@ pipe() {
 			stage jq "$R/fifo/2" "$R/fifo/4" jq -c -f "$W/data/match100.jq"
 		else
 			stage fan "$R/fifo/2" "$R/fifo/3" "$BIN/stream-fanout" --bundle -d "$set"
-			stage f1 "$R/fifo/3" "$R/fifo/4" "$BIN/filter1"
+			stage f1 "$R/fifo/3" "$R/fifo/4" "$BIN/filter1" --bundle
 		fi
 		if [ "$kind" = nopost ]; then
-			stage f2 "$R/fifo/4" "${PAIRS:-$W/pairs}" "$BIN/filter2"
+			stage f2 "$R/fifo/4" "${PAIRS:-$W/pairs}" "$BIN/filter2" --bundle
 		else
-			stage f2 "$R/fifo/4" "$R/fifo/5" "$BIN/filter2"
-			stage pd "$R/fifo/5" "$R/fifo/6" "$BIN/post-discord"
+			stage f2 "$R/fifo/4" "$R/fifo/5" "$BIN/filter2" --bundle
+			stage pd "$R/fifo/5" "$R/fifo/6" "$BIN/post-discord" --bundle
 			stage ps "$R/fifo/6" /dev/null "$BIN/post-slack" ${MARKS:+-C}
 		fi ;;
 	esac

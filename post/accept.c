@@ -354,8 +354,9 @@ accept_bundled(void *arg, struct pair_span stream, struct pair_span match, size_
 
 /* A line goes on (unchanged) unless it is a pair whose targets are all
  * handled here or before.  Only the stream and match of a pair are parsed
- * for it; its mail once for all the pairs of that mail in a row. */
-void
+ * for it; its mail once for all the pairs of that mail in a row.  How many
+ * pairs the line held (1 for any other line). */
+size_t
 accept_line(const char *line, size_t len, unsigned long lineno)
 {
 	struct pair pr;
@@ -364,7 +365,7 @@ accept_line(const char *line, size_t len, unsigned long lineno)
 	if (pair_read(line, len, last.text.p, last.text.len, &pr) < 0) {
 		scan_warn_line(lineno, pr.why, pr.col);
 		engine.malformed++;
-		return;
+		return 1;
 	}
 	if (pair_is_bundle(&pr)) {
 		struct bundled b = { &pr, lineno, 0, 0 };
@@ -375,19 +376,20 @@ accept_line(const char *line, size_t len, unsigned long lineno)
 			letter_pass(later_line.p, later_line.len - 1);
 		else if (b.later && b.later == b.n && engine.c->bundle)
 			letter_pass(line, len);		/* all of it: as it came */
-		return;
+		return b.n ? b.n : 1;
 	}
 	if (!pair_is(&pr)) {
 		if (engine.c->commit && mark_read(line, len, &engine.mark))
 			engine.marked = 1;
 		letter_pass(line, len);	/* a receipt, a mark, or unknown: not ours */
-		return;
+		return 1;
 	}
 	if (!(j = ndjson_parse(pr.stream.p, pr.stream.n, lineno)))
-		return;
+		return 1;
 	if (!json_is_array(json_object_get(j, "targets")) || accept_pair(&pr, j, lineno))
 		letter_pass(line, len);
 	json_decref(j);
+	return 1;
 }
 
 /* ---- the spool at start (and on SIGHUP: posts put back by hand) ---- */

@@ -34,11 +34,12 @@ struct engine {
 };
 extern struct engine engine;	/* post.c */
 
-/* accept.c: one input line (a pair's posts go to this turn's segment);
+/* accept.c: one input line (a pair's posts go to this turn's segment; the
+ * pairs it held, 1 for a line that is not a bundle);
  * make the turn's segment durable and queue its posts (name: the
  * segment's, NULL for a new one); queue the spool's posts; free what the
  * input kept. */
-void accept_line(const char *line, size_t len, unsigned long lineno);
+size_t accept_line(const char *line, size_t len, unsigned long lineno);
 void accept_commit(const char *name);
 void accept_replay(void);
 /* The fights' messages that are due (fold.h): spooled and queued. */

@@ -75,7 +75,8 @@
 #include "post/sent.h"
 #include "post/spool.h"
 
-#define BATCH 256		/* input lines per turn: one segment, one fdatasync */
+#define BATCH 256		/* input pairs per turn (a bundle's count one
+				 * each): one segment, one fdatasync */
 #define TURN_BYTES (512 << 10)	/* ...or fewer: what a turn holds in memory */
 
 struct engine engine;
@@ -134,27 +135,25 @@ commit(void)
 	log_debug("committed sequence=%lld", engine.mark.seq);
 }
 
-/* Up to BATCH lines per turn, so that answers and sends keep flowing; the
+/* Up to BATCH pairs per turn, so that answers and sends keep flowing; the
  * posts of the turn are spooled together. */
 static void
 read_input(int readable)
 {
 	char *line;
-	size_t len;
-	int r = 0, k = 0;
+	size_t len, k = 0;
+	int r = 0;
 
 	if (readable && !engine.pending)
 		fill();
 	while (k < BATCH && (!k || !turn_full()))
 		if ((r = line_next(&lr, &line, &len)) == 1) {
-			if (len)
-				accept_line(line, len, lr.lineno);
-			k++;
+			k += len ? accept_line(line, len, lr.lineno) : 1;
 		} else if (r < 0 || !more())
 			break;
 	accept_commit(NULL);
 	commit();
-	engine.pending = r == 1 && (k == BATCH || turn_full());
+	engine.pending = r == 1 && (k >= BATCH || turn_full());
 	if (r < 0) {
 		engine.reading = 0;
 		log_info("end of input, draining queued=%ld", hook_queued());
