@@ -186,7 +186,7 @@ accept_hook(struct hook_job *j, struct hook *h, const json_t *pair, const json_t
 {
 	const char *status, *why;
 	unsigned long long k = dedupe_key(h->id, j->kill);
-	uint64_t fp = dedupe_print_of(body), was;
+	uint64_t fp = dedupe_print_of(json_object_get(pair, "mail")), was;
 
 	if (dedupe_seen(k)) {
 		was = dedupe_print(k);

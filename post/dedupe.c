@@ -148,13 +148,27 @@ dedupe_print(unsigned long long k)
 	return (uint64_t)HASH_UINT(hash_get_int(&D.prints, k ? k : 1));
 }
 
-uint64_t
-dedupe_print_of(const json_t *body)
-{
-	char *s = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
-	uint64_t h = hash_fnv1a(s ? s : "", s ? strlen(s) : 0);
+/* What zKillboard says of a kill, as the mail carries it: a revision
+ * changes some of it; another stream's post of the same kill, however it
+ * renders, changes none. */
+static const char *const zkb_members[] = {
+	"value", "points", "labels", "npc", "solo", "awox", NULL
+};
 
+uint64_t
+dedupe_print_of(const json_t *mail)
+{
+	json_t *z = json_object();
+	char *s;
+	uint64_t h;
+
+	for (const char *const *m = zkb_members; *m; m++)
+		if (json_object_get(mail, *m))
+			json_object_set(z, *m, json_object_get(mail, *m));
+	s = json_dumps(z, JSON_COMPACT | JSON_SORT_KEYS);
+	h = hash_fnv1a(s ? s : "", s ? strlen(s) : 0);
 	free(s);
+	json_decref(z);
 	return h | 1;
 }
 

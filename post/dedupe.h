@@ -25,9 +25,12 @@ int dedupe_known(unsigned long long k);
  * once; its line waits for dedupe_flush, called once the post is durable
  * in the spool. */
 void dedupe_add(unsigned long long k, uint64_t fp);
-/* The fingerprint of k's post, 0 when unknown; that of a body (never 0). */
+/* The fingerprint of k's post, 0 when unknown; that of a mail (never 0):
+ * of what zKillboard says of the kill (value, points, labels, flags), so
+ * that a revision changes it and another stream's post of the kill does
+ * not. */
 uint64_t dedupe_print(unsigned long long k);
-uint64_t dedupe_print_of(const json_t *body);
+uint64_t dedupe_print_of(const json_t *mail);
 void dedupe_flush(void);
 /* fdatasync what dedupe_flush appended: a power cut then forgets no key of
  * a post that was sent. */

@@ -18,8 +18,9 @@
  *   dead/<name>.json    {"status","reason","http","attempts","time","post"}
  *   dedupe              "<unix time> <key> <fingerprint>" per accepted post,
  *                       key = hash of (webhook URL, killmail_id), the
- *                       fingerprint a hash of the post (a different one is
- *                       a revision); compacted as it grows
+ *                       fingerprint a hash of what zKillboard says of the
+ *                       kill (dedupe.h; a different one is a revision);
+ *                       compacted as it grows
  *   dead-hooks          "<webhook hash> <unix time> <label> <reason>" per dead
  *                       webhook
  *   messages            Discord: the messages made, their ids and bodies,

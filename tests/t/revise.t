@@ -111,6 +111,22 @@ is "$(receipts duplicate "$T/o7")" 1 "unknown message: the revision is a duplica
 grep -q 'revised killmail not posted again: no message of it to edit' "$T/e7"; ok $? "... saying why"
 is "$(posts | jq -s 'map(select(.webhook == "lost")) | length')" 1 "one post, never two"
 
+# --- two streams post to one webhook: the second stream's match of a kill
+# already posted is a duplicate, never an edit of the first one's message,
+# even when it renders otherwise (a stream's name is in its embed)
+W2=$d_url/api/webhooks/two/tok
+mk 1 1 1000000 "$W2" | jq -c '.stream.id = "first" | .stream.name = "First"' |
+	post-discord -d "$T/s9" >"$T/o9" 2>"$T/e9"
+mk 1 1 1000000 "$W2" | jq -c '.stream.id = "second" | .stream.name = "Second" | .stream.color = "#ff0000"' |
+	post-discord -d "$T/s9" >"$T/o9b" 2>"$T/e9b"
+is "$(receipts posted "$T/o9") $(receipts duplicate "$T/o9b") $(receipts edited "$T/o9b")" "1 1 0" \
+	"another stream's match of a kill posted: a duplicate, not an edit"
+is "$(posts | jq -s 'map(select(.webhook == "two")) | [length, map(select(.edit)) | length] | join(" ")' -r)" "1 0" \
+	"... one message, never edited"
+mk 1 1 3000000 "$W2" | jq -c '.stream.id = "second" | .stream.name = "Second"' |
+	post-discord -d "$T/s9" >"$T/o9c" 2>"$T/e9c"
+is "$(receipts edited "$T/o9c")" 1 "a revision of that kill, matched by the other stream: the message is edited"
+
 # --- Slack cannot edit: a revision is a duplicate there, never a second post
 if command -v post-slack >/dev/null && start_fake s slack; then
 	SU=$s_url/services/T0/B0/rev
