@@ -75,7 +75,7 @@ one_hook() {
 		'range(1; $n + 1) as $i | .mail.killmail_id = $i | .mail.url = null
 		 | .stream.targets = [{discord: $u}]' "$PAIR" >"$T/one$2.in"
 	t0=$(date +%s.%N)
-	post-discord -m "$2" -d "$T/one$2" <"$T/one$2.in" >/dev/null 2>"$T/one$2.err"
+	post-discord --batch "$2" -d "$T/one$2" <"$T/one$2.in" >/dev/null 2>"$T/one$2.err"
 	t1=$(date +%s.%N)
 	n=$(curl -s "$d_url/_posts" | jq -s 'map(.body.embeds | length) | add')
 	m=$(count "$d_url")

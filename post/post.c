@@ -336,8 +336,8 @@ post_run(const struct post_platform *pf, const struct post_conf *c)
 static const char usage_fmt[] =
     "usage: %1$s [-hVvqCn] [-s DIR] [-p N] [-a N] [-b SECONDS] [-B SECONDS]\n"
     "       %3$*2$s [-i SECONDS] [-w DURATION] [-g DURATION] [-t SECONDS]\n"
-    "       %3$*2$s [-Q N] [-I N] [-G DURATION] [-W DURATION] [-u N] [-m N]\n"
-    "       %3$*2$s [--bundle] < pairs > receipts\n"
+    "       %3$*2$s [-Q N] [-I N] [-G DURATION] [-W DURATION] [--unreachable N]\n"
+    "       %3$*2$s [--batch N] [--bundle] < pairs > receipts\n"
     "\n"
     "Delivers each pair to its webhooks, through a spool on disk.\n"
     "  -s, --state-dir DIR     spool, dead letters, dedupe (STATE_DIR, var);\n"
@@ -359,9 +359,9 @@ static const char usage_fmt[] =
     "                          platform's own host (60s)\n"
     "  -W, --wait-max DURATION longest wait of one webhook for its 429 or its\n"
     "                          rate-limit bucket (300s)\n"
-    "  -u, --unreachable N     requests without an answer in a row before a\n"
+    "      --unreachable N     requests without an answer in a row before a\n"
     "                          webhook counts as unreachable (3)\n"
-    "  -m, --batch N           most posts in one message when a webhook's queue\n"
+    "      --batch N           most posts in one message when a webhook's queue\n"
     "                          holds several (10, the most Discord takes); 1: one\n"
     "                          post per message\n"
     "  -C, --commit            the end of the pipeline: the commit marks'\n"
@@ -403,7 +403,7 @@ post_main(int argc, char **argv, const struct post_platform *pf, double interval
 	int o;
 
 	snprintf(usage, sizeof usage, usage_fmt, log_prog, (int)strlen(log_prog), "");
-	while ((o = getopt_long(argc, argv, "a:b:B:Cd:g:G:i:I:m:np:Q:s:t:u:w:W:" OPT_SHORT,
+	while ((o = getopt_long(argc, argv, "a:b:B:Cd:g:G:i:I:np:Q:s:t:w:W:" OPT_SHORT,
 	    lo, NULL)) != -1)
 		switch (o) {
 		case 'C': c.commit = 1; break;

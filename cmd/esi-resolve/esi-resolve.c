@@ -44,18 +44,20 @@
 #include "lib/sig.h"
 
 static const char usage_text[] =
-    "usage: esi-resolve [-hVvqOT] [-c N] [-m N] [-s DIR] [-u URL] [-r URL]\n"
-    "                   [--drain DURATION] [--give-up DURATION] < packages > mails\n"
-    "       esi-resolve [-u URL] [-r URL] --names < names > warnings\n"
+    "usage: esi-resolve [-hVvqOT] [-c N] [-m N] [-s DIR] [-u URL]\n"
+    "                   [--redis-url URL] [--drain DURATION] [--give-up DURATION]\n"
+    "                   < packages > mails\n"
+    "       esi-resolve [-u URL] [--redis-url URL] --names < names > warnings\n"
     "\n"
     "Names every id of each killmail from ESI and writes one mail per killmail.\n"
     "  -O, --ordered        write mails in input order (ESI_ORDERED)\n"
     "  -T, --no-tickers     no corporation and alliance tickers (ESI_TICKERS=0)\n"
     "  -c, --concurrency N  ESI requests in flight (ESI_CONCURRENCY, 16)\n"
-    "  -m, --max-mails N    mails waiting before reading stops (ESI_MAX_MAILS, 128)\n"
+    "  -m, --max-waiting N  mails waiting before reading stops (ESI_MAX_MAILS, 128);\n"
+    "                       --max-mails is an old spelling\n"
     "  -s, --state-dir DIR  where waiting mails are saved (STATE_DIR, var)\n"
     "  -u, --esi-url URL    ESI (ESI_URL, https://esi.evetech.net)\n"
-    "  -r, --redis-url URL  shared cache (REDIS_URL; unset: in-process only)\n"
+    "      --redis-url URL  shared cache (REDIS_URL; unset: in-process only)\n"
     "      --drain DURATION time to finish at SIGTERM (ESI_DRAIN, 5s)\n"
     "      --give-up DURATION  exit 111 when ESI has failed that long with\n"
     "                       mails waiting (ESI_GIVE_UP; 0: never, the default)\n"
@@ -433,7 +435,7 @@ main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "ordered", 0, NULL, 'O' }, { "no-tickers", 0, NULL, 'T' },
-		{ "concurrency", 1, NULL, 'c' }, { "max-mails", 1, NULL, 'm' },
+		{ "concurrency", 1, NULL, 'c' }, { "max-waiting", 1, NULL, 'm' }, { "max-mails", 1, NULL, 'm' },
 		{ "drain", 1, NULL, 'd' }, { "give-up", 1, NULL, 'g' },
 		{ "esi-url", 1, NULL, 'u' },
 		{ "redis-url", 1, NULL, 'r' }, { "state-dir", 1, NULL, 's' },
@@ -447,7 +449,7 @@ main(int argc, char **argv)
 	log_init(argv[0]);
 	g.tickers = conf_long(NULL, "ESI_TICKERS", 1) != 0;
 	g.ordered = conf_long(NULL, "ESI_ORDERED", 0) != 0;
-	while ((c = getopt_long(argc, argv, "OTc:m:u:r:s:" OPT_SHORT, lo, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "OTc:m:u:s:" OPT_SHORT, lo, NULL)) != -1)
 		switch (c) {
 		case 'O': g.ordered = 1; break;
 		case 'T': g.tickers = 0; break;

@@ -67,14 +67,14 @@
 #include "take.h"
 
 static const char usage_text[] =
-    "usage: filter2 [-hVvq] [--bundle] [-m N] [-s DIR] [-u URL] [-r URL] < pairs > pairs\n"
+    "usage: filter2 [-hVvq] [--bundle] [-m N] [-s DIR] [-u URL] [--redis-url URL] < pairs > pairs\n"
     "\n"
     "Decides the pending distance conditions of pairs and picks mentions.\n"
     "      --bundle         write the pairs of each line read as one bundle\n"
     "  -m, --max-waiting N  pairs waiting for ESI at most (FILTER2_MAX_WAITING, 10000)\n"
     "  -s, --state-dir DIR  cooldowns and saved pairs (STATE_DIR, var)\n"
     "  -u, --esi-url URL    ESI (ESI_URL, https://esi.evetech.net)\n"
-    "  -r, --redis-url URL  shared cache (REDIS_URL; unset: in-process only)\n"
+    "      --redis-url URL  shared cache (REDIS_URL; unset: in-process only)\n"
     "  -h, --help           this help, on stdout\n"
     "  -V, --version        the version\n"
     "  -v, --verbose        log more (debug lines); -q, --quiet: log less\n";
@@ -354,7 +354,7 @@ main(int argc, char **argv)
 	int c;
 
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "m:s:u:r:" OPT_SHORT, lo, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "m:s:u:" OPT_SHORT, lo, NULL)) != -1)
 		switch (c) {
 		case 'm': maxw = optarg; break;
 		case 's': dir = optarg; break;

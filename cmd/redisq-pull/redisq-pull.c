@@ -52,11 +52,11 @@
 #include "r2z2.h"
 
 static const char usage_text[] =
-    "usage: redisq-pull [-hVvq] [-1] [-m] [-f SEQ] [-s DIR] > packages\n"
+    "usage: redisq-pull [-hVvq] [-1] [--marks] [-f SEQ] [-s DIR] > packages\n"
     "\n"
     "Pulls every killmail zKillboard publishes (R2Z2; RedisQ with REDISQ_URL).\n"
     "  -1, --once           stop at the head instead of waiting for more\n"
-    "  -m, --marks          write commit marks; start at the committed position\n"
+    "      --marks          write commit marks; start at the committed position\n"
     "  -f, --from SEQ       start at sequence number SEQ, not at the cursor\n"
     "  -s, --state-dir DIR  where the cursor is kept (STATE_DIR, var)\n"
     "  -h, --help           this help, on stdout\n"
@@ -182,7 +182,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		OPT_LONG, { 0 } };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "1mf:s:" OPT_SHORT, lo, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "1f:s:" OPT_SHORT, lo, NULL)) != -1)
 		switch (c) {
 		case '1': o->once = 1; break;
 		case 'm': o->marks = 1; break;

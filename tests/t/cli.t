@@ -79,6 +79,14 @@ for t in $TOOLS; do
 	"$t" --help | grep -q -E -e '^ +-d, |\[-d '
 	is "$?" 1 "$t: -d is no documented flag (it meant three things)"
 done
+# no letter names two long options across the tools and insight
+for t in $TOOLS; do "$t" --help; done >"$T/helps"
+"$INSIGHT" --help >>"$T/helps"
+grep -oE '^ +-[A-Za-z], --[a-z-]+' "$T/helps" | sed 's/^ *//' | sort -u |
+	awk -F', ' '{ n[$1]++; l[$1] = l[$1] " " $2 } END { for (k in n) if (n[k] > 1) print k l[k] }' >"$T/twice"
+is "$(cat "$T/twice")" "" "one letter, one long option in every tool ($(grep -cE '^ +-[A-Za-z], --' "$T/helps") flag lines)"
+esi-resolve --max-mails 5 --help >/dev/null 2>&1
+is "$?" 0 "esi-resolve --max-mails, the old spelling of --max-waiting, still works"
 
 post-discord -s "$T/ps" </dev/null 2>/dev/null && [ -d "$T/ps/discord" ]
 ok $? "post-discord -s DIR keeps its state in DIR"

@@ -87,7 +87,7 @@ start_fake d discord --bucket-limit 50 --bucket-window 1 || skip_all "fake disco
 # --- below min nothing folds; the third kill makes the fight's message
 U=$d_url/api/webhooks/f1/tok
 mk 1 2 >"$T/i1"
-post-discord -s "$T/s1" -m 1 <"$T/i1" >"$T/o1" 2>"$T/e1"
+post-discord -s "$T/s1" --batch 1 <"$T/i1" >"$T/o1" 2>"$T/e1"
 is "$(receipts posted "$T/o1")" 2 "below min: two kills, two posts"
 is "$(msgs f1 | grep -c '^Fight')" 0 "... and no fight message"
 mk 3 3 | post-discord -s "$T/s1" >"$T/o2" 2>"$T/e2"
@@ -116,7 +116,7 @@ grep -q '"method": "PATCH"' "$T/d.log"; ok $? "edited with PATCH"
 
 # --- a stream without fold is unchanged
 U=$d_url/api/webhooks/plain/tok
-mk 1 6 'del(.stream.fold)' | post-discord -s "$T/s2" -m 1 >"$T/o4" 2>"$T/e4"
+mk 1 6 'del(.stream.fold)' | post-discord -s "$T/s2" --batch 1 >"$T/o4" 2>"$T/e4"
 is "$(receipts posted "$T/o4") $(msgs plain | grep -c '^Fight')" "6 0" "no fold: six posts, no fight"
 
 # --- coalescing: kills that come while an edit is in flight make one edit
@@ -200,7 +200,7 @@ ls "$T/s5/discord/spool/"*.ndjson >/dev/null 2>&1; ok $((! $?)) "the spool is em
 if command -v post-slack >/dev/null && start_fake s slack; then
 	SU=$s_url/services/T0/B0/fold
 	mkfifo "$T/sl.in"
-	post-slack -s "$T/sl" -i 0 -m 1 <"$T/sl.in" >"$T/sl.out" 2>"$T/sl.err" &
+	post-slack -s "$T/sl" -i 0 --batch 1 <"$T/sl.in" >"$T/sl.out" 2>"$T/sl.err" &
 	pp=$!; _pids="$_pids $pp"
 	exec 7>"$T/sl.in"
 	WIN=2s mk 1 6 "$SEC | .stream.targets = [{slack: \"$SU\"}]" >&7

@@ -52,7 +52,7 @@ grep -q 'done posted=40 ' "$T/err1"; ok $? "posted=40 in the last log line"
 
 # --- --batch 1: one post per message, as before
 fake_ctl "$d_url" '{"clear_log":true,"bucket_limit":100}'
-post_pairs 1 12 "$(dhook solo)" | post-discord -m 1 -d "$T/s1b" >/dev/null 2>&1
+post_pairs 1 12 "$(dhook solo)" | post-discord --batch 1 -d "$T/s1b" >/dev/null 2>&1
 is "$(messages solo | sort -u | tr '\n' ' ')" "1 " "--batch 1: one embed per message"
 is "$(messages solo | wc -l)" 12 "--batch 1: 12 messages"
 

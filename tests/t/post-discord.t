@@ -141,7 +141,7 @@ is "$(receipts dead "$T/out5b")" 2 "later posts dead-lettered at once"
 fake_ctl "$d_url" '{"clear_log":true,"faults":[{"match":"/webhooks/b400/","status":400,"times":1,"body":"{\"message\":\"Invalid Form Body\",\"code\":50035,\"errors\":{\"embeds\":{}}}"}]}'
 mkfifo "$T/in6"
 exec 3<>"$T/in6"
-post-discord -m 1 -d "$T/s6" <"$T/in6" >"$T/out6" 2>"$T/err6" &
+post-discord --batch 1 -d "$T/s6" <"$T/in6" >"$T/out6" 2>"$T/err6" &
 pid6=$!; _pids="$_pids $pid6"
 post_pairs 1 3 "$(hook b400)" >&3
 wait_until 20 grep -q '"killmail_id":3,"status":"posted"' "$T/out6"
@@ -255,7 +255,7 @@ if command -v strace >/dev/null; then
 	# LeakSanitizer cannot run under ptrace; strace counts the calls.
 	# One post to a message (-m 1): 20 requests, each answer seen.
 	ASAN_OPTIONS=detect_leaks=0 strace -o "$T/strace17" -e trace=fdatasync,fsync,sendto \
-		post-discord -m 1 -d "$T/s17" <"$T/in17" >"$T/out17" 2>"$T/err17"
+		post-discord --batch 1 -d "$T/s17" <"$T/in17" >"$T/out17" 2>"$T/err17"
 	is "$(receipts posted "$T/out17")" 20 "20 posts of one read delivered"
 	# before the first post: the dedupe file and the messages file
 	# rewritten at start, the segment, the posts' dedupe keys
