@@ -140,6 +140,35 @@ flock -n /var/lib/insight/lock true
 ok $? "no process of the pipeline is left"
 is "$(stat -c %U /var/lib/insight/redisq-pull.cursor)" insight "the cursor is the user's"
 
+# --- upgrade: a newer package over this one keeps what the site changed
+# and the state (the same tree, a later version in debian/changelog)
+echo '# a line of the site' >>/etc/default/insight
+echo '{"targets": [{"stdout": true}]}' >/etc/insight/streams.d/site.json
+cursor=$(cat /var/lib/insight/redisq-pull.cursor)
+v2=$v+up1
+rm -rf "$T/up" && mkdir -p "$T/up" && cp -a "$ROOT/build/deb/src" "$T/up/src"
+{
+	printf '%s (%s) unstable; urgency=medium\n\n  * A later version, to test upgrades.\n\n' "$pkg" "$v2"
+	sed -n '/^ -- /{p;q}' "$T/up/src/debian/changelog"
+	echo
+	cat "$T/up/src/debian/changelog"
+} >"$T/up/changelog" && mv "$T/up/changelog" "$T/up/src/debian/changelog"
+(cd "$T/up/src" && dpkg-buildpackage -b -us -uc) >"$T/up/build.log" 2>&1
+is $? 0 "a later version ($v2) built"
+apt install "$T/up/${pkg}_${v2}_"*.deb >"$T/upgrade.log" 2>&1
+is $? 0 "apt-get install of $v2 over $v"
+is "$(dpkg-query -W -f='${Version} ${Status}' $pkg)" "$v2 install ok installed" "upgraded"
+grep -q '^# a line of the site$' /etc/default/insight
+ok $? "upgrade: the site's edit of a conffile (/etc/default/insight) is kept"
+ok "$([ -f /etc/insight/streams.d/site.json ] && [ -f /etc/insight/streams.d/pkg-test.json ]; echo $?)" \
+	"upgrade: the site's streams are kept"
+is "$(cat /var/lib/insight/redisq-pull.cursor)" "$cursor" "upgrade: the state is untouched (the cursor at $cursor)"
+is "$(stat -c '%a %U %G' /var/lib/insight) $(stat -c '%a %U' /etc/insight/secrets)" \
+	"750 insight insight 600 root" "upgrade: the state directory and the secrets keep their modes"
+as_unit /usr/bin/insight check >"$T/check2" 2>&1
+is $? 0 "upgrade: insight check, as insight, passes on the kept streams"
+rm /etc/insight/streams.d/site.json
+
 # --- remove, then purge
 rm /etc/insight/streams.d/pkg-test.json
 apt remove $pkg >"$T/remove.log" 2>&1

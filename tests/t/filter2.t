@@ -271,6 +271,20 @@ if command -v stream-fanout >/dev/null && command -v filter1 >/dev/null; then
 	is "$(jq -r 'select(.streams) | .matches[] | .mention // empty' "$T/b2.out" | sort | uniq -c | tr -s ' ')" \
 		"$(jq -r '.match.mention // empty' "$T/plain.pairs" | sort | uniq -c | tr -s ' ')" \
 		"--bundle: the mentions are in the bundles' matches"
+	# a commit mark after a bundle whose near pair waits for ESI goes out
+	# only after that pair (a fresh process: nothing is known)
+	k=$(jq -r 'select(.stream.match.near) | .mail.killmail_id' "$T/plain.pairs" | head -1)
+	k2=$(jq -r 'select(.stream.match.near) | .mail.killmail_id' "$T/plain.pairs" | sed -n 2p)
+	{
+		jq -c "select(.killmail_id == $k)" "$T/mails"
+		echo '{"mark":{"seq":77,"epoch":1}}'
+		jq -c "select(.killmail_id == $k2)" "$T/mails"
+	} | STREAMS_DIR=$T/sd stream-fanout --bundle 2>/dev/null | filter1 --bundle 2>/dev/null |
+		filter2 --bundle >"$T/mk.out" 2>/dev/null
+	near=$(grep -n "^{\"stream\":.*\"near\".*\"killmail_id\":$k," "$T/mk.out" | cut -d: -f1)
+	mark=$(grep -n '^{"mark":{"seq":77,"epoch":1}}$' "$T/mk.out" | cut -d: -f1)
+	ok "$([ -n "$near" ] && [ -n "$mark" ] && [ "$mark" -gt "$near" ]; echo $?)" \
+		"--bundle: the mark waits for the near pair of the bundle before it (pair at line ${near:-?}, mark at ${mark:-?})"
 else
 	ok 0 "# SKIP no stream-fanout or filter1"
 fi

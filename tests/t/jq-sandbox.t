@@ -201,6 +201,15 @@ grep -q 'warning: jq test over its time budget, it does not hold stream=loop pat
 ok $? "filter2: one warning for the never-ending when"
 grep -q hunter2 "$T/err"
 is "$?" 1 "filter2: REDIS_URL's password is not in the log"
+# ... and one that includes a module: refused, filter2 lives on; here as
+# a bundle of the three, as the pipeline writes them
+{ mention inc 'include "x"; true'; mention imp 'import "x" as x; true'; mention yes "$GOOD"; } |
+	jq -cs '{streams: map(.stream), mail: .[0].mail, matches: map(.match)}' |
+	timeout 60 filter2 >"$T/out" 2>"$T/err"
+is "$?:$(jq -r '"\(.stream.id)=\(.match.mention)"' "$T/out" | tr '\n' ' ')" "0:inc=null imp=null yes=hi " \
+	"filter2: a when with include or import gets no mention, and filter2 goes on (exit 0)"
+is "$(grep -c 'stream does not compile.* path=$.mentions\[0\].when.jq error=.jq: "\(include\|import\)" is not allowed' "$T/err")" 2 \
+	"filter2: one warning for each, with its path"
 
 # --- 7. a FIFO named x.json in streams.d ---------------------------------
 mkdir -p "$T/s2"
