@@ -3,7 +3,9 @@
 # here at run time) through the seven stages against the fakes, plain and
 # with `jq -c .` between every two stages: exactly the same posts.  jq
 # writes the coordinates of wormhole systems (about 1e19 metres) as 19- and
-# 20-digit integer literals; every stage reads them.  Streams: 100 from
+# 20-digit integer literals; every stage reads them.  A third pass has
+# every stage write bundles, as the services run them: the same posts
+# again.  Streams: 100 from
 # bench/streams/gen.py over the day's mails, a catch-all, a wormhole board
 # and a light-year radar around a wormhole.
 . "$(dirname "$0")/../lib.sh"
@@ -35,8 +37,10 @@ diag "$n killmails, $(jq -r 'select(.system.space == "wormhole") | 1' "$T/mails"
 
 splice_run plain
 splice_run jq jq
+splice_run bundle bundle
 splice_posts plain >"$T/plain.posts"
 splice_posts jq >"$T/jq.posts"
+splice_posts bundle >"$T/bundle.posts"
 
 is "$(splice_done plain esi-resolve mails)" "$n" "without jq: every killmail resolved"
 ok "$([ "$(grep -c '^"d1003 ' "$T/plain.posts")" -gt 0 ]; echo $?)" \
@@ -54,6 +58,15 @@ for k in pairs kept invalid; do
 	is "$(splice_done jq filter1 $k)" "$(splice_done plain filter1 $k)" "filter1 $k: the same"
 done
 is "$(splice_done jq filter2 matched)" "$(splice_done plain filter2 matched)" "filter2 matched: the same"
-is "$(cat "$T"/jq/*.err "$T"/plain/*.err | grep -c 'warning\|fatal')" 0 "no warning or fatal line in either pass"
+cmp -s "$T/plain.posts" "$T/bundle.posts"
+ok $? "bundles from stream-fanout to post-slack: exactly the same posts ($(wc -l <"$T/bundle.posts"))"
+is "$(splice_done bundle filter2 bundles)" "$(splice_done bundle filter1 bundles)" \
+	"filter2 read a bundle for every bundle filter1 read ($(splice_done bundle filter1 bundles))"
+b=$(wc -c <"$T/bundle/pairs")
+p=$(splice_unbundle "$T/bundle/pairs" | grep -c '^{"stream":')
+is "$p" "$(($(splice_done plain filter2 passed) + $(splice_done plain filter2 matched)))" \
+	"filter2 wrote as many pairs in bundles as without ($p, in $b bytes)"
+is "$(cat "$T"/jq/*.err "$T"/plain/*.err "$T"/bundle/*.err | grep -c 'warning\|fatal')" 0 \
+	"no warning or fatal line in any pass"
 
 done_testing
