@@ -1,5 +1,5 @@
 #!/bin/bash
-# post-discord: one webhook cannot hold up the others.  A "global" 429 is
+# post-discord (and post-slack, 5.): one webhook cannot hold up the others.  A "global" 429 is
 # global only from the platform's own hosts, and every wait a rate limit
 # asks for is capped; each webhook has its own queue bound; a webhook that
 # never answers is dead-lettered after a few time-outs while the healthy
@@ -99,5 +99,23 @@ wait "$pid"; is $? 0 "exit 0 at end of input"
 jq -e '.status == "expired" and (.reason | test("unreachable"))' \
 	"$(ls -d "$T"/s4/discord/dead/* | head -1)" >/dev/null
 ok $? "the dead letter says why"
+
+# --- 5. post-slack, the same machinery: a Slack webhook that hangs fills its
+# own queue (-Q) and is then unreachable; the healthy one gets its posts
+if command -v post-slack >/dev/null && start_fake sl slack --burst 100000 --interval 0.001; then
+	sk() { post_pairs "$1" "$2" "$(jq -nc --arg u "$sl_url/services/T0/$3/X" '[{slack: $u}]')" s; }
+	fake_ctl "$sl_url" '{"clear":true,"clear_log":true,"faults":[{"match":"/services/T0/hung/","delay":20,"times":-1}]}'
+	{ sk 1 40 hung; sk 1 10 good; } >"$T/in5"
+	post-slack -d "$T/s5" -i 0.01 -Q 25 -t 1 -b 0.05 --batch 1 <"$T/in5" >"$T/out5" 2>"$T/err5" &
+	pid=$!; _pids="$_pids $pid"
+	wait_until 60 sh -c "[ \$(grep -c '\"status\":\"expired\"' $T/out5) -ge 40 ]"
+	is "$(post_receipts slack expired "$T/out5" 'queue full')" 15 "slack: the hung webhook's 15 posts past -Q 25 expired: queue full"
+	is "$(post_receipts slack expired "$T/out5" 'unreachable')" 25 "slack: its 25 queued posts expired as unreachable"
+	good() { [ "$(post_receipts slack posted "$T/out5")" -ge 10 ]; }
+	wait_until 30 good; ok $? "slack: the healthy webhook got its 10 posts ($(post_receipts slack posted "$T/out5"))"
+	wait "$pid"; is $? 0 "slack: exit 0 at end of input"
+else
+	ok 0 "# SKIP no post-slack or fake slack"
+fi
 
 done_testing
