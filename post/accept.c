@@ -371,10 +371,12 @@ accept_line(const char *line, size_t len, unsigned long lineno)
 		struct bundled b = { &pr, lineno, 0, 0 };
 
 		pair_each(&pr, accept_bundled, &b);
-		later_line.len = 0;
-		if (pair_bundle_line(&later_b, pr.mail, &later_line) && b.later < b.n)
+		later_line.len = 0;	/* --bundle: what goes on is in later_b */
+		if (!pair_bundle_line(&later_b, pr.mail, &later_line))
+			;		/* nothing goes on, or it went as pair lines */
+		else if (b.later < b.n)
 			letter_pass(later_line.p, later_line.len - 1);
-		else if (b.later && b.later == b.n && engine.c->bundle)
+		else
 			letter_pass(line, len);		/* all of it: as it came */
 		return b.n ? b.n : 1;
 	}

@@ -184,12 +184,18 @@ answer_retry(struct hook *h, const struct http_resp *r, const struct post_answer
 	double d;
 
 	if (h->head->attempts >= engine.c->attempts) {
-		log_warn("giving up after %d attempts url=%s http=%ld posts=%d reason=\"%s\"",
-		    h->head->attempts, h->label, r->status, h->sending, a->why);
-		/* every post of the message was tried as often */
-		for (int i = 0; i < h->sending && h->head; i++)
+		/* A post that joined the message on a retry has been tried fewer
+		 * times than the head: it stays, and is tried again. */
+		int n = 0, tries = h->head->attempts;
+
+		while (n < h->sending && h->head && h->head->attempts >= engine.c->attempts) {
 			letter_dead(hook_pop(h), NULL, "expired", r->status, a->why);
-		return;
+			n++;
+		}
+		log_warn("giving up after %d attempts url=%s http=%ld posts=%d reason=\"%s\"",
+		    tries, h->label, r->status, n, a->why);
+		if (n == h->sending || !h->head)
+			return;
 	}
 	engine.retried++;
 	d = backoff_next(&h->bo);

@@ -162,10 +162,26 @@ post_pairs 1 10 "$(hook 5xx)" | post-discord -d "$T/s7" -b 0.02 -a 10 >"$T/out7"
 is "$(count 5xx)" 10 "502 x8: all 10 delivered"
 is "$(stat '.status["502"]')" 8 "the fake answered 502 eight times"
 fake_ctl "$d_url" '{"clear_log":true,"faults":[{"match":"/webhooks/down/","status":500,"times":-1}]}'
-post_pairs 1 3 "$(hook down)" | post-discord -d "$T/s8" -b 0.02 -a 3 >"$T/out8" 2>"$T/err8"
+post_pairs 1 3 "$(hook down)" >"$T/in8"	# a file: one read, one message
+post-discord -d "$T/s8" -b 0.02 -a 3 <"$T/in8" >"$T/out8" 2>"$T/err8"
 is "$(receipts expired "$T/out8")" 3 "500 forever: three posts expired after 3 attempts"
 is "$(stat '.status["500"]')" 3 "three attempts of the one message they share (batching)"
 is "$(grep -c '"status":"expired","http":500,"attempts":3,' "$T/out8")" 3 "three attempts each"
+# a post that joins a message on its retry gets its own three tries
+fake_ctl "$d_url" '{"clear_log":true,"faults":[{"match":"/webhooks/down2/","status":500,"times":-1}]}'
+rm -f "$T/in8b"; mkfifo "$T/in8b"; exec 3<>"$T/in8b"
+post-discord -d "$T/s8b" -b 0.5 -B 0.5 -a 3 <&3 >"$T/out8b" 2>"$T/err8b" &
+pid8=$!; _pids="$_pids $pid8"
+post_pairs 1 1 "$(hook down2)" >&3
+wait_until 20 sh -c "[ \$(curl -s $d_url/_stats | jq '.status[\"500\"] // 0') -ge 1 ]"
+post_pairs 2 2 "$(hook down2)" >&3
+wait_until 30 sh -c "[ \$(grep -c '\"status\":\"expired\"' $T/out8b) -ge 2 ]"
+kill -TERM "$pid8"; wait "$pid8"
+exec 3>&-
+is "$(grep -o '"killmail_id":[0-9]*,"status":"expired","http":500,"attempts":[0-9]*' "$T/out8b" | tr '\n' ' ')" \
+	'"killmail_id":1,"status":"expired","http":500,"attempts":3 "killmail_id":2,"status":"expired","http":500,"attempts":3 ' \
+	"a post that joined a retried message: tried three times too, not expired with the first"
+is "$(stat '.status["500"]')" 4 "... the message twice more, then the late post alone once more"
 is "$(ls "$T/s8/discord/dead" | wc -l)" 3 "dead-lettered"
 fake_ctl "$d_url" '{"clear":true}'
 
