@@ -265,15 +265,16 @@ if command -v stream-fanout >/dev/null && command -v filter1 >/dev/null; then
 	b=$(grep -c '^{"streams":' "$T/b2.out")
 	is "$(grep '^{"streams":' "$T/b2.out" | jq .mail.killmail_id | sort -u | wc -l)" "$b" \
 		"--bundle: no mail in two bundles ($b bundles)"
+	# (how many waited depends on when ESI answered: the mark test below
+	# makes one wait)
 	w=$(grep '^{"stream":' "$T/b2.out" | jq -c 'select(.stream.match.near == null)' | grep -c .)
-	ok "$([ "$(grep -c '^{"stream":' "$T/b2.out")" -gt 0 ] && [ "$w" = 0 ]; echo $?)" \
-		"--bundle: pairs that waited for ESI go out alone, as pair lines ($(grep -c '^{"stream":' "$T/b2.out")), and only they"
+	is "$w" 0 "--bundle: only pairs that waited for ESI go out alone ($(grep -c '^{"stream":' "$T/b2.out") near pairs)"
 	is "$(jq -r 'select(.streams) | .matches[] | .mention // empty' "$T/b2.out" | sort | uniq -c | tr -s ' ')" \
 		"$(jq -r '.match.mention // empty' "$T/plain.pairs" | sort | uniq -c | tr -s ' ')" \
 		"--bundle: the mentions are in the bundles' matches"
 	# a commit mark after a bundle whose near pair waits for ESI goes out
 	# only after that pair (a fresh process: nothing is known)
-	k=$(jq -r 'select(.stream.match.near) | .mail.killmail_id' "$T/plain.pairs" | head -1)
+	k=$(jq -r 'select(.stream.match.near and .mail.system.id != 30000016) | .mail.killmail_id' "$T/plain.pairs" | head -1)
 	k2=$(jq -r 'select(.stream.match.near) | .mail.killmail_id' "$T/plain.pairs" | sed -n 2p)
 	{
 		jq -c "select(.killmail_id == $k)" "$T/mails"
@@ -284,7 +285,7 @@ if command -v stream-fanout >/dev/null && command -v filter1 >/dev/null; then
 	near=$(grep -n "^{\"stream\":.*\"near\".*\"killmail_id\":$k," "$T/mk.out" | cut -d: -f1)
 	mark=$(grep -n '^{"mark":{"seq":77,"epoch":1}}$' "$T/mk.out" | cut -d: -f1)
 	ok "$([ -n "$near" ] && [ -n "$mark" ] && [ "$mark" -gt "$near" ]; echo $?)" \
-		"--bundle: the mark waits for the near pair of the bundle before it (pair at line ${near:-?}, mark at ${mark:-?})"
+		"--bundle: a near pair that waits goes out alone, and the mark after its bundle waits for it (pair at line ${near:-?}, mark at ${mark:-?})"
 else
 	ok 0 "# SKIP no stream-fanout or filter1"
 fi
