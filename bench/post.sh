@@ -9,8 +9,8 @@
 #    the last post received.  The ceiling is HOOKS x 2.5/s for Discord and
 #    HOOKS x 1/s for Slack; the figure says how close the poster gets.
 #    PARTS=batch: what one Discord webhook carries under 5 requests per
-#    2 s, one post to a message (-m 1: 2.5 kills/s at most, 50 kills) and
-#    batched (-m 10, 500 kills); make bench runs it.
+#    2 s, one post to a message (--batch 1: 2.5 kills/s at most, 50 kills) and
+#    batched (--batch 10, 500 kills); make bench runs it.
 # 2. Latency, nothing throttling: pairs written one at a time (every 10 ms)
 #    over HOOKS webhooks; latency = the fake's arrival time minus the time the
 #    line was written to the poster's stdin; p50 and p99.
