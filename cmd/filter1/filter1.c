@@ -12,9 +12,9 @@
  * one bundle with "matches", the mail once.  Stateless.
  *
  * Lines that are not pairs, and pairs or bundles that carry a "match" or
- * "matches" already, pass through unchanged.  A malformed line is skipped with a warning; a pair
- * whose stream does not validate, or whose stream is disabled, is dropped
- * with a warning.
+ * "matches" already, pass through unchanged.  A malformed line is skipped
+ * with a warning; a pair whose stream does not validate, or whose stream
+ * is disabled, is dropped with a warning.
  *
  * Speed: a stream is compiled once per text (its id and revision), and
  * consecutive pairs of one mail (stream-fanout writes them so) prepare the

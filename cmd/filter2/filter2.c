@@ -3,7 +3,8 @@
  * Reads pair lines ({"stream":..,"mail":..,"match":..}) or bundles of
  * them (json/pair.h) on stdin, writes pair lines on stdout; with --bundle
  * (as the pipeline runs it) the pairs that one line gives are written as
- * one bundle, the mail once, and a pair that waited goes out later alone.  A pair that filter1 marked "pending" (a `near` it
+ * one bundle, the mail once, and a pair that waited goes out later alone.
+ * A pair that filter1 marked "pending" (a `near` it
  * could not decide) is evaluated again, three-valued, with a distance
  * oracle (cmd/filter2/geo.h: light years from system positions, gate jumps by
  * breadth-first search, over ESI through net/esi.h, cached): false drops
@@ -67,7 +68,8 @@
 #include "take.h"
 
 static const char usage_text[] =
-    "usage: filter2 [-hVvq] [--bundle] [-m N] [-s DIR] [-u URL] [--redis-url URL] < pairs > pairs\n"
+    "usage: filter2 [-hVvq] [--bundle] [-m N] [-s DIR] [-u URL] [--redis-url URL]\n"
+    "               < pairs > pairs\n"
     "\n"
     "Decides the pending distance conditions of pairs and picks mentions.\n"
     "      --bundle         write the pairs of each line read as one bundle\n"

@@ -30,13 +30,13 @@ pairout_same(const char *line, size_t len, const struct pair *pr)
 void
 pairout_pair(const char *line, size_t len, const struct pair *pr, const struct buf *mt)
 {
+	const char *b = pr->match.n ? pr->match.p : line + pr->close;
+	const char *e = pr->match.n ? b + pr->match.n : b;
+
 	if (B.on) {
 		pair_bundle_add(&B.b, pr->stream, (struct pair_span){ mt->p, mt->len });
 		return;
 	}
-	const char *b = pr->match.n ? pr->match.p : line + pr->close;
-	const char *e = pr->match.n ? b + pr->match.n : b;
-
 	out_put(line, (size_t)(b - line));
 	if (!pr->match.n)
 		out_put(",\"match\":", 9);
