@@ -311,6 +311,22 @@ accept_pair(const struct pair *pr, json_t *stream, unsigned long lineno)
 	return later;
 }
 
+/* Accept a pair: 1 when it goes on (a later stage has a target in it, or
+ * it names no targets), 0 when it stops here or its stream does not parse
+ * (warned). */
+static int
+accept_one(const struct pair *pr, unsigned long lineno)
+{
+	json_t *j = ndjson_parse(pr->stream.p, pr->stream.n, lineno);
+	int on;
+
+	if (!j)
+		return 0;
+	on = !json_is_array(json_object_get(j, "targets")) || accept_pair(pr, j, lineno);
+	json_decref(j);
+	return on;
+}
+
 /* The pairs of a bundle that later stages post. */
 static struct pair_bundle later_b;
 static struct buf later_line;
@@ -329,19 +345,12 @@ accept_bundled(void *arg, struct pair_span stream, struct pair_span match, size_
 {
 	struct bundled *b = arg;
 	struct pair pr = { .stream = stream, .mail = b->pr->mail, .match = match };
-	json_t *j = NULL;
 
 	(void)i;
 	b->n++;
-	if (*stream.p == '{') {
-		if (!(j = ndjson_parse(stream.p, stream.n, b->lineno)))
-			return;
-		if (json_is_array(json_object_get(j, "targets")) && !accept_pair(&pr, j, b->lineno)) {
-			json_decref(j);
-			return;
-		}
-		json_decref(j);
-	}
+	/* a stream that is not an object is no pair: not ours, it goes on */
+	if (*stream.p == '{' && !accept_one(&pr, b->lineno))
+		return;
 	b->later++;
 	if (engine.c->bundle)
 		pair_bundle_add(&later_b, stream, match);
@@ -360,7 +369,6 @@ size_t
 accept_line(const char *line, size_t len, unsigned long lineno)
 {
 	struct pair pr;
-	json_t *j;
 
 	if (pair_read(line, len, last.text.p, last.text.len, &pr) < 0) {
 		scan_warn_line(lineno, pr.why, pr.col);
@@ -386,11 +394,8 @@ accept_line(const char *line, size_t len, unsigned long lineno)
 		letter_pass(line, len);	/* a receipt, a mark, or unknown: not ours */
 		return 1;
 	}
-	if (!(j = ndjson_parse(pr.stream.p, pr.stream.n, lineno)))
-		return 1;
-	if (!json_is_array(json_object_get(j, "targets")) || accept_pair(&pr, j, lineno))
+	if (accept_one(&pr, lineno))
 		letter_pass(line, len);
-	json_decref(j);
 	return 1;
 }
 

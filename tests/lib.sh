@@ -130,6 +130,14 @@ discord_kills() {
 post_receipts() {
 	grep "\"receipt\":{\"target\":\"$1\"" "$3" | grep "\"status\":\"$2\"" | grep -c -- "${4:-.}"
 }
+# unbundle [FILE...]: each bundle (json/pair.h) as its pair lines, the
+# other lines as they are, all in jq's compact form
+unbundle() {
+	jq -c 'if (.streams | type) == "array" and (.mail | type) == "object"
+		then range(.streams | length) as $i
+			| {stream: .streams[$i], mail} + (if .matches[$i] then {match: .matches[$i]} else {} end)
+		else . end' "$@"
+}
 # spool_pending SPOOL: posts waiting in a spool (segment lines not marked done)
 spool_pending() {
 	cat "$1"/*.ndjson "$1"/*.json 2>/dev/null |

@@ -78,7 +78,7 @@ struct f1 {
 	struct buf out;
 	int bundling;			/* --bundle */
 	struct pair_bundle b;		/* the kept pairs of the line */
-	struct buf line;		/* a bundle written */
+	struct buf line;		/* a bundle or a pair line written */
 	unsigned long bundles, pairs, kept, pending, dropped, bad, malformed;
 };
 
@@ -178,23 +178,23 @@ static void
 emit(struct f1 *f, const char *line, const struct pair *pr, struct pair_span stream)
 {
 	json_t *v = match_verdict_json(&f->v, &f->m);
+	struct pair_span match;
 
 	f->out.len = 0;
 	ndjson_dump(&f->out, v);
 	json_decref(v);
+	match = (struct pair_span){ f->out.p, f->out.len };
 	if (f->bundling)
-		pair_bundle_add(&f->b, stream, (struct pair_span){ f->out.p, f->out.len });
-	else if (line)
+		pair_bundle_add(&f->b, stream, match);
+	else if (!line) {	/* the pair line of pair.h */
+		f->line.len = 0;
+		pair_line(&f->line, stream, pr->mail, match);
+		out_put(f->line.p, f->line.len);
+		out_put("\n", 1);
+	} else {
 		out_put(line, pr->close);
-	else {
-		out_put("{\"stream\":", 10);
-		out_put(stream.p, stream.n);
-		out_put(",\"mail\":", 8);
-		out_put(pr->mail.p, pr->mail.n);
-	}
-	if (!f->bundling) {
 		out_put(",\"match\":", 9);
-		out_put(f->out.p, f->out.len);
+		out_put(match.p, match.n);
 		out_put("}\n", 2);
 	}
 }

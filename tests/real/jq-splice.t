@@ -63,7 +63,7 @@ ok $? "bundles from stream-fanout to post-slack: exactly the same posts ($(wc -l
 is "$(splice_done bundle filter2 bundles)" "$(splice_done bundle filter1 bundles)" \
 	"filter2 read a bundle for every bundle filter1 read ($(splice_done bundle filter1 bundles))"
 b=$(wc -c <"$T/bundle/pairs")
-p=$(splice_unbundle "$T/bundle/pairs" | grep -c '^{"stream":')
+p=$(unbundle "$T/bundle/pairs" | grep -c '^{"stream":')
 is "$p" "$(($(splice_done plain filter2 passed) + $(splice_done plain filter2 matched)))" \
 	"filter2 wrote as many pairs in bundles as without ($p, in $b bytes)"
 is "$(cat "$T"/jq/*.err "$T"/plain/*.err "$T"/bundle/*.err | grep -c 'warning\|fatal')" 0 \

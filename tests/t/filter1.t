@@ -215,9 +215,8 @@ v_near='{"kind":"neutral","attackers":[],"pending":true}'
 is "$(sed -n 2p "$T/bbout")" \
 	"{\"streams\":[$S_LOSS,$S_KILL,$S_NEAR],\"mail\":$m,\"matches\":[$v_loss,$v_kill,$v_near]}" \
 	"--bundle: the bundle's streams, its mail as it came, the matches in order, byte for byte"
-unb='if .streams then range(.streams | length) as $i | {stream: .streams[$i], mail, match: .matches[$i]} else . end'
-is "$(jq -c "$unb" "$T/bbout")" "$(jq -c . "$T/pout")" "--bundle: read as pairs, the plain output"
-filter1 --bundle <"$T/in" | jq -c "$unb" >"$T/bpout"
+is "$(unbundle "$T/bbout")" "$(jq -c . "$T/pout")" "--bundle: read as pairs, the plain output"
+filter1 --bundle <"$T/in" | unbundle >"$T/bpout"
 is "$(cat "$T/bpout")" "$(jq -c . "$T/pout")" "--bundle on pair lines: a bundle of each kept pair"
 filter1 --bundle <"$T/bbout" >"$T/again"
 cmp -s "$T/bbout" "$T/again"

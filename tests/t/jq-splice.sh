@@ -77,14 +77,5 @@ splice_posts() {
 	} | sort
 }
 
-# splice_unbundle: pair lines for bundles, other lines as they are, in
-# jq's compact form
-splice_unbundle() {
-	jq -c 'if (.streams | type) == "array" and (.mail | type) == "object"
-		then range(.streams | length) as $i
-			| {stream: .streams[$i], mail} + (if .matches[$i] then {match: .matches[$i]} else {} end)
-		else . end' "$@"
-}
-
 # splice_done LABEL STAGE KEY: KEY=N from the stage's "done" line
 splice_done() { sed -n "s/.*info: done.* $3=\\([0-9]*\\).*/\\1/p" "$T/$1/$2.err"; }

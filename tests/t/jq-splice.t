@@ -67,7 +67,7 @@ done
 # and the same lines at the end once the bundles are read as pairs
 cmp -s "$T/plain.posts" "$T/bundle.posts"
 ok $? "bundles from stream-fanout to post-slack: exactly the same posts ($(wc -l <"$T/bundle.posts"))"
-b=$(grep -c '^{"streams":\[' "$T/bundle/pairs") p=$(splice_unbundle "$T/bundle/pairs" | grep -c '^{"stream":')
+b=$(grep -c '^{"streams":\[' "$T/bundle/pairs") p=$(unbundle "$T/bundle/pairs" | grep -c '^{"stream":')
 d=$(grep '^{"streams":\[' "$T/bundle/pairs" | jq -r .mail.killmail_id | sort -u | wc -l)
 ok "$([ "$b" -gt 0 ] && [ "$b" = "$d" ]; echo $?)" \
 	"filter2 wrote each mail once, in one bundle ($b bundles, $d mails, $p pairs)"
@@ -75,8 +75,8 @@ is "$p" "$(($(splice_done plain filter2 passed) + $(splice_done plain filter2 ma
 	"... its pairs (and the pairs that waited for ESI) as many as without bundles"
 n=$(grep -c '^{"stream' "$T/plain/out")
 ok "$([ "$n" -gt 0 ]; echo $?)" "without bundles: pairs for the sink reach the end ($n)"
-is "$(splice_unbundle "$T/bundle/out" | jq -c 'del(.receipt.ms)' | sort | md5sum)" \
-	"$(splice_unbundle "$T/plain/out" | jq -c 'del(.receipt.ms)' | sort | md5sum)" \
+is "$(unbundle "$T/bundle/out" | jq -c 'del(.receipt.ms)' | sort | md5sum)" \
+	"$(unbundle "$T/plain/out" | jq -c 'del(.receipt.ms)' | sort | md5sum)" \
 	"post-slack's output (receipts, pairs for the sink), bundles read as pairs: the same lines"
 is "$(splice_done bundle filter2 bundles)" "$(splice_done bundle filter1 bundles)" \
 	"filter2 read as many bundles as it was written ... (filter1 read $(splice_done bundle filter1 bundles))"
